@@ -1,0 +1,109 @@
+"""Command line: ``nhipcau run|demo|migrate|backup|import-units`` (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+from bot.logging_setup import configure_logging
+from bot.units import UnitFileError, read_units_csv
+from storage import Database, SchemaTooNewError
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nhipcau", description="Nhịp Cầu chatbot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", type=Path, default=None, help="TOML config file")
+        return p
+
+    with_config(sub.add_parser("run", help="run the bot against Telegram (polling or webhook)"))
+    demo = with_config(sub.add_parser("demo", help="run the bot on the built-in emulator"))
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080, help="web chat port (0 = any free)")
+    demo.add_argument("--database", type=Path, default=Path("data/demo.sqlite3"))
+    with_config(sub.add_parser("migrate", help="apply database migrations and exit"))
+    backup = with_config(sub.add_parser("backup", help="online backup of the database"))
+    backup.add_argument("output", type=Path)
+    units = with_config(sub.add_parser("import-units", help="add or rename units from a CSV"))
+    units.add_argument("file", type=Path)
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> int:
+    print(f"nhipcau: {message}", file=sys.stderr)
+    return code
+
+
+async def _with_database(config: Config, action: str, argument: Path | None) -> int:
+    db = await Database.open(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
+    try:
+        if action == "migrate":
+            print(
+                f"database {config.database.path} is at schema version {await db.schema_version()}"
+            )
+        elif action == "backup" and argument is not None:
+            await db.backup(argument)
+            print(f"backed up {config.database.path} to {argument}")
+        elif action == "import-units" and argument is not None:
+            from storage.units import UnitRepository
+
+            count = await UnitRepository(db).upsert_many(read_units_csv(argument))
+            print(f"imported {count} units from {argument}")
+    finally:
+        await db.close()
+    return 0
+
+
+async def _run(config: Config) -> int:
+    from bot.app import serve
+    from bot.services import Services
+
+    services = await Services.open(config)
+    try:
+        await serve(services)
+    finally:
+        await services.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config, require_token=args.command == "run")
+        if args.command == "import-units":
+            read_units_csv(args.file)  # validate before touching the database
+    except ConfigError as exc:
+        return _fail(f"config error: {exc}")
+    except UnitFileError as exc:
+        return _fail(str(exc))
+    configure_logging(
+        config.logging.level, json_lines=config.logging.json, secrets=(config.telegram.token,)
+    )
+    try:
+        if args.command == "run":
+            return asyncio.run(_run(config))
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(config, args.host, args.port, args.database))
+        return asyncio.run(
+            _with_database(
+                config, args.command, getattr(args, "output", None) or getattr(args, "file", None)
+            )
+        )
+    except SchemaTooNewError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""Composition: build the PTB Application from config and services, and run it.
+
+``serve`` is the one start-up path, used by the CLI, the demo and the end-to-end tests, so that
+what tests exercise is what production runs (PTB's ``post_init`` only fires under
+``run_polling``/``run_webhook``, which is why start-up lives here instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+
+from bot.config import Config
+from bot.models import Role
+from bot.services import Services
+from handlers import BotContext, register_handlers
+
+log = logging.getLogger(__name__)
+
+BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+# Commands shown in Telegram's menu, by role; descriptions come from the catalogue.
+MENU_COMMANDS: dict[Role, tuple[str, ...]] = {
+    Role.MEMBER: ("start", "help"),
+    Role.CADRE: ("start", "help"),
+    Role.ADMIN: ("start", "help"),
+}
+
+
+def build_application(services: Services) -> BotApplication:
+    config = services.config
+    telegram = config.telegram
+    builder = (
+        Application.builder()
+        .token(telegram.token)
+        .base_url(telegram.api_base_url)
+        .base_file_url(telegram.api_file_url)
+        .context_types(ContextTypes(context=BotContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=config.bot.tz,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(False)
+    )
+    app: BotApplication = builder.build()
+    app.bot_data["services"] = services
+    register_handlers(app)
+    return app
+
+
+async def publish_command_menus(app: BotApplication) -> None:
+    """Members see the default menu; cadres and admins get a menu scoped to their chat."""
+    services: Services = app.bot_data["services"]
+    catalogue = services.catalogue
+
+    def commands(role: Role, language: str) -> list[BotCommand]:
+        return [
+            BotCommand(name, catalogue.plain(language, f"command.{name}"))
+            for name in MENU_COMMANDS[role]
+        ]
+
+    try:
+        for language in catalogue.languages:
+            code = None if language == catalogue.default else language
+            await app.bot.set_my_commands(
+                commands(Role.MEMBER, language),
+                scope=BotCommandScopeAllPrivateChats(),
+                language_code=code,
+            )
+        grants = {g.telegram_id: g.role for g in await services.roles.all()}
+        for admin_id in services.config.bot.admins:
+            grants[admin_id] = Role.ADMIN
+        for telegram_id, role in grants.items():
+            member = await services.members.by_telegram_id(telegram_id)
+            language = member.language if member else catalogue.default
+            await app.bot.set_my_commands(
+                commands(role, language), scope=BotCommandScopeChat(telegram_id)
+            )
+    except TelegramError as exc:
+        # A chat the bot has not met yet cannot get a scoped menu; that is not fatal.
+        log.warning("could not publish every command menu: %s", exc)
+
+
+async def on_startup(app: BotApplication) -> None:
+    services: Services = app.bot_data["services"]
+    if services.config.units.file is not None:
+        from bot.units import read_units_csv
+
+        count = await services.units.upsert_many(read_units_csv(services.config.units.file))
+        log.info("seeded %d units from %s", count, services.config.units.file)
+    await publish_command_menus(app)
+
+
+async def serve(
+    services: Services,
+    *,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[BotApplication], Awaitable[None]] | None = None,
+    poll_timeout: float = 10.0,
+) -> None:
+    """Run the bot until ``stop`` is set (or SIGINT/SIGTERM when ``stop`` is None)."""
+    config: Config = services.config
+    stop = stop or _stop_on_signals()
+    app = build_application(services)
+    async with app:
+        await on_startup(app)
+        await app.start()
+        updater = app.updater
+        assert updater is not None
+        if config.telegram.mode == "webhook":
+            webhook = config.telegram.webhook
+            await updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await updater.start_polling(
+                poll_interval=0.0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
+            )
+        log.info("Nhịp Cầu is running (%s) as @%s", config.telegram.mode, app.bot.username)
+        if ready is not None:
+            await ready(app)
+        await stop.wait()
+        log.info("stopping")
+        await updater.stop()
+        await app.stop()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, event.set)
+    return event

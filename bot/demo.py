@@ -1,0 +1,104 @@
+"""The demo: the bot on the built-in Bot API emulator, with a web chat and ready-made personas."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+from bot.app import BotApplication, serve
+from bot.config import Config
+from bot.models import Role, RoleGrant
+from bot.services import Services
+from bot.units import read_units_csv
+from storage.members import NewMember
+
+log = logging.getLogger(__name__)
+
+DEMO_TOKEN = "123456789:DEMO-nhipcau-local-emulator-token"
+DEMO_MEMBER_ID = 700001
+DEMO_CADRE_ID = 700002
+DEMO_ADMIN_ID = 700003
+
+
+def bundled_units_file() -> Path:
+    return Path(str(resources.files("bot") / "data" / "units.csv"))
+
+
+def demo_config(config: Config, api_url: str, database: Path) -> Config:
+    """The given config pointed at the emulator, with the demo admin added."""
+    telegram = dataclasses.replace(
+        config.telegram,
+        token=DEMO_TOKEN,
+        api_base_url=f"{api_url}/bot",
+        api_file_url=f"{api_url}/file/bot",
+        mode="polling",
+    )
+    admins = tuple(dict.fromkeys((*config.bot.admins, DEMO_ADMIN_ID)))
+    return dataclasses.replace(
+        config,
+        telegram=telegram,
+        database=dataclasses.replace(config.database, path=database),
+        bot=dataclasses.replace(config.bot, admins=admins),
+        units=dataclasses.replace(config.units, file=config.units.file or bundled_units_file()),
+    )
+
+
+async def seed_demo_people(services: Services) -> None:
+    """A member and a cadre of the first unit, and an admin, so every persona works at once."""
+    units = await services.units.page(limit=1)
+    if not units:
+        units_file = services.config.units.file or bundled_units_file()
+        await services.units.upsert_many(read_units_csv(units_file))
+        units = await services.units.page(limit=1)
+    unit = units[0]
+    now = services.clock.now()
+    people = (
+        (DEMO_MEMBER_ID, "Nguyễn Văn An", "an_doanvien"),
+        (DEMO_CADRE_ID, "Trần Thị Bình", "binh_canbo"),
+        (DEMO_ADMIN_ID, "Lê Minh Cường", "cuong_quantri"),
+    )
+    for telegram_id, name, username in people:
+        if await services.members.by_telegram_id(telegram_id) is None:
+            await services.members.create(
+                NewMember(
+                    telegram_id=telegram_id,
+                    full_name=name,
+                    username=username,
+                    unit_id=unit.id,
+                    phone=None,
+                    email=None,
+                    language="vi",
+                    consent_at=now - timedelta(days=30),
+                ),
+                now,
+            )
+    await services.roles.set(
+        RoleGrant(DEMO_CADRE_ID, Role.CADRE, unit.id, granted_by=DEMO_ADMIN_ID, granted_at=now)
+    )
+
+
+async def run_demo(config: Config, host: str, port: int, database: Path) -> int:
+    from bot.emulator import BotApiEmulator, Persona
+
+    personas = (
+        Persona(DEMO_MEMBER_ID, "Đoàn viên", "An", "Nguyễn Văn", username="an_doanvien"),
+        Persona(DEMO_CADRE_ID, "Cán bộ đoàn", "Bình", "Trần Thị", username="binh_canbo"),
+        Persona(DEMO_ADMIN_ID, "Quản trị viên", "Cường", "Lê Minh", username="cuong_quantri"),
+    )
+    emulator = BotApiEmulator(token=DEMO_TOKEN, bot_username="nhipcau_demo_bot", personas=personas)
+    await emulator.start(host=host, port=port)
+    services = await Services.open(demo_config(config, emulator.url, database))
+    try:
+        await seed_demo_people(services)
+
+        async def announce(app: BotApplication) -> None:
+            print(f"\nNhịp Cầu demo đang chạy. Mở trang chat: {emulator.url}/\n", flush=True)
+
+        await serve(services, ready=announce, poll_timeout=5.0)
+    finally:
+        await services.close()
+        await emulator.stop()
+    return 0

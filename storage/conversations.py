@@ -1,0 +1,50 @@
+"""Durable state of multi-step flows (onboarding, profile edits, …), one row per person."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, to_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class FlowState:
+    flow: str
+    step: str
+    data: dict[str, Any]
+
+
+class ConversationRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, telegram_id: int) -> FlowState | None:
+        row = await self._db.fetch_one(
+            "SELECT flow, step, data FROM conversation_state WHERE telegram_id = ?",
+            (telegram_id,),
+        )
+        if row is None:
+            return None
+        return FlowState(flow=row["flow"], step=row["step"], data=json.loads(row["data"]))
+
+    async def put(self, telegram_id: int, state: FlowState, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO conversation_state (telegram_id, flow, step, data, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(telegram_id) DO UPDATE SET flow = excluded.flow, "
+            "step = excluded.step, data = excluded.data, updated_at = excluded.updated_at",
+            (
+                telegram_id,
+                state.flow,
+                state.step,
+                json.dumps(state.data, ensure_ascii=False),
+                to_db_time(now),
+            ),
+        )
+
+    async def clear(self, telegram_id: int) -> None:
+        await self._db.execute(
+            "DELETE FROM conversation_state WHERE telegram_id = ?", (telegram_id,)
+        )

@@ -1,0 +1,138 @@
+"""The SQLite database: one writer connection guarded by a lock, one read-only connection.
+
+SQLite allows one writer at a time; serialising writers in-process (instead of letting them
+collide on SQLITE_BUSY) keeps business rules that need ``BEGIN IMMEDIATE`` simple and fast.
+WAL mode lets the reader connection run alongside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrations import SchemaTooNewError, apply_migrations
+
+__all__ = ["Database", "SchemaTooNewError", "from_db_time", "to_db_time"]
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+def to_db_time(moment: datetime) -> str:
+    """Store instants as UTC ISO-8601 text (sorts correctly, readable in the sqlite3 shell)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to storage")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_db_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    if read_only:
+        await conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+class Database:
+    """Owns the connections; repositories borrow them through ``transaction`` and ``fetch_*``."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, busy_timeout_ms: int = 5000) -> Database:
+        """Open (creating if needed), switch to WAL and apply pending migrations."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path, busy_timeout_ms, read_only=False)
+        try:
+            mode = await (await writer.execute("PRAGMA journal_mode = WAL")).fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise RuntimeError(f"could not switch {path} to WAL mode")
+            await apply_migrations(writer)
+            reader = await _connect(path, busy_timeout_ms, read_only=True)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        async with self._write_lock:
+            await self._writer.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception (nothing half-written)."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """One write statement in its own transaction; returns lastrowid."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.lastrowid or 0
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        rows = await self._reader.execute_fetchall(sql, params)
+        return list(rows)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._reader.execute(sql, params) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def iterate(
+        self, sql: str, params: Params = (), *, chunk: int = 2000
+    ) -> AsyncIterator[list[sqlite3.Row]]:
+        """Stream a large result in chunks (exports) without holding it all in memory."""
+        async with self._reader.execute(sql, params) as cursor:
+            while rows := await cursor.fetchmany(chunk):
+                yield list(rows)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def integrity_check(self) -> str:
+        return str(await self.fetch_value("PRAGMA integrity_check"))
+
+    async def schema_version(self) -> int:
+        return int(await self.fetch_value("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+
+    async def backup(self, target: Path) -> None:
+        """Online backup (SQLite's backup API): consistent even while the bot keeps writing."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.unlink()
+        dest = await aiosqlite.connect(target)
+        try:
+            async with self._write_lock:
+                await self._writer.backup(dest)
+        finally:
+            await dest.close()

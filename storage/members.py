@@ -1,0 +1,205 @@
+"""Members and their roles."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.models import Member, Role, RoleGrant
+from storage.db import Database, from_db_time, to_db_time
+
+_MEMBER_COLUMNS = (
+    "id, telegram_id, full_name, username, unit_id, phone, email, language, consent_at, "
+    "announcements_muted, reminders_muted, reachable, deleted_at, created_at"
+)
+
+
+def _member(row: sqlite3.Row) -> Member:
+    created = from_db_time(row["created_at"])
+    assert created is not None
+    return Member(
+        id=row["id"],
+        telegram_id=row["telegram_id"],
+        full_name=row["full_name"],
+        username=row["username"],
+        unit_id=row["unit_id"],
+        phone=row["phone"],
+        email=row["email"],
+        language=row["language"],
+        consent_at=from_db_time(row["consent_at"]),
+        announcements_muted=bool(row["announcements_muted"]),
+        reminders_muted=bool(row["reminders_muted"]),
+        reachable=bool(row["reachable"]),
+        deleted_at=from_db_time(row["deleted_at"]),
+        created_at=created,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewMember:
+    telegram_id: int
+    full_name: str
+    username: str | None
+    unit_id: int
+    phone: str | None
+    email: str | None
+    language: str
+    consent_at: datetime
+
+
+# Fields a member may edit in their profile, mapped to their column; nothing else is updatable.
+EDITABLE_FIELDS = {
+    "full_name": "full_name",
+    "unit_id": "unit_id",
+    "phone": "phone",
+    "email": "email",
+    "language": "language",
+    "username": "username",
+    "announcements_muted": "announcements_muted",
+    "reminders_muted": "reminders_muted",
+}
+
+
+class MemberRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def by_telegram_id(self, telegram_id: int) -> Member | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE telegram_id = ?", (telegram_id,)
+        )
+        return None if row is None else _member(row)
+
+    async def by_id(self, member_id: int) -> Member | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = ?", (member_id,)
+        )
+        return None if row is None else _member(row)
+
+    async def by_username(self, username: str) -> Member | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE username = ? COLLATE NOCASE "
+            "AND telegram_id IS NOT NULL",
+            (username.lstrip("@"),),
+        )
+        return None if row is None else _member(row)
+
+    async def create(self, new: NewMember, now: datetime) -> Member:
+        stamp = to_db_time(now)
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO members (telegram_id, full_name, username, unit_id, phone, email, "
+                "language, consent_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.telegram_id,
+                    new.full_name,
+                    new.username,
+                    new.unit_id,
+                    new.phone,
+                    new.email,
+                    new.language,
+                    to_db_time(new.consent_at),
+                    stamp,
+                    stamp,
+                ),
+            )
+            member_id = cursor.lastrowid
+        member = await self.by_id(int(member_id or 0))
+        assert member is not None
+        return member
+
+    async def update(self, member_id: int, now: datetime, **fields: object) -> None:
+        unknown = set(fields) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{EDITABLE_FIELDS[name]} = ?" for name in fields)
+        values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+        await self._db.execute(
+            f"UPDATE members SET {assignments}, updated_at = ? WHERE id = ?",
+            (*values, to_db_time(now), member_id),
+        )
+
+    async def set_reachable(self, telegram_id: int, reachable: bool) -> None:
+        await self._db.execute(
+            "UPDATE members SET reachable = ? WHERE telegram_id = ? AND reachable != ?",
+            (int(reachable), telegram_id, int(reachable)),
+        )
+
+    async def forget(self, member_id: int, now: datetime) -> None:
+        """Erase personal fields and detach from Telegram; unit stays for aggregate counts."""
+        async with self._db.transaction() as conn:
+            row = await (
+                await conn.execute("SELECT telegram_id FROM members WHERE id = ?", (member_id,))
+            ).fetchone()
+            if row is not None and row[0] is not None:
+                await conn.execute("DELETE FROM roles WHERE telegram_id = ?", (row[0],))
+                await conn.execute(
+                    "DELETE FROM conversation_state WHERE telegram_id = ?", (row[0],)
+                )
+            await conn.execute(
+                "UPDATE members SET telegram_id = NULL, full_name = '', username = NULL, "
+                "phone = NULL, email = NULL, consent_at = NULL, deleted_at = ?, updated_at = ? "
+                "WHERE id = ?",
+                (to_db_time(now), to_db_time(now), member_id),
+            )
+
+    async def count_active(self) -> int:
+        return int(
+            await self._db.fetch_value("SELECT COUNT(*) FROM members WHERE deleted_at IS NULL")
+        )
+
+
+def _grant(row: sqlite3.Row) -> RoleGrant:
+    granted_at = from_db_time(row["granted_at"])
+    assert granted_at is not None
+    return RoleGrant(
+        telegram_id=row["telegram_id"],
+        role=Role(row["role"]),
+        unit_id=row["unit_id"],
+        granted_by=row["granted_by"],
+        granted_at=granted_at,
+    )
+
+
+class RoleRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, telegram_id: int) -> RoleGrant | None:
+        row = await self._db.fetch_one(
+            "SELECT telegram_id, role, unit_id, granted_by, granted_at FROM roles "
+            "WHERE telegram_id = ?",
+            (telegram_id,),
+        )
+        return None if row is None else _grant(row)
+
+    async def set(self, grant: RoleGrant) -> None:
+        await self._db.execute(
+            "INSERT INTO roles (telegram_id, role, unit_id, granted_by, granted_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(telegram_id) DO UPDATE SET role = excluded.role, "
+            "unit_id = excluded.unit_id, granted_by = excluded.granted_by, "
+            "granted_at = excluded.granted_at",
+            (
+                grant.telegram_id,
+                grant.role.value,
+                grant.unit_id,
+                grant.granted_by,
+                to_db_time(grant.granted_at),
+            ),
+        )
+
+    async def delete(self, telegram_id: int) -> bool:
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM roles WHERE telegram_id = ?", (telegram_id,))
+            return cursor.rowcount > 0
+
+    async def all(self) -> list[RoleGrant]:
+        rows = await self._db.fetch_all(
+            "SELECT telegram_id, role, unit_id, granted_by, granted_at FROM roles "
+            "ORDER BY role, unit_id, telegram_id"
+        )
+        return [_grant(r) for r in rows]

@@ -1,0 +1,121 @@
+"""Config: defaults, the environment token, and one clear line for every kind of mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import TOKEN_ENV, ConfigError, load_config, parse_config
+
+TOKEN = "123456789:AAEexampleexampleexampleexample"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_config_documents_a_valid_config() -> None:
+    config = load_config(ROOT / "config.example.toml", env={TOKEN_ENV: TOKEN})
+    assert config.telegram.token == TOKEN
+    assert config.telegram.mode == "polling"
+    assert config.bot.timezone == "Asia/Ho_Chi_Minh"
+    assert config.reminders.offsets == (timedelta(hours=24), timedelta(hours=2))
+    assert config.broadcast.rate_per_second == 25
+
+
+def test_environment_token_overrides_the_file() -> None:
+    config = parse_config({"telegram": {"token": "1:" + "x" * 30}}, env={TOKEN_ENV: TOKEN})
+    assert config.telegram.token == TOKEN
+
+
+def test_every_key_of_the_example_is_known_to_the_schema() -> None:
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    assert "unknown" not in text  # sanity: the example itself parses above with no unknown key
+    config = load_config(ROOT / "config.example.toml", env={TOKEN_ENV: TOKEN})
+    assert config.database.path == Path("data/nhipcau.sqlite3")
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "expected"),
+    [
+        ({"telegram": {"mode": "carrier-pigeon"}}, "telegram.mode", "one of polling, webhook"),
+        ({"telegram": {"tokn": "x"}}, "telegram.tokn", "unknown key"),
+        ({"telegrm": {}}, "telegrm", "unknown section"),
+        ({"bot": {"admins": "12345"}}, "bot.admins", "list of Telegram user ids"),
+        ({"bot": {"admins": [1, "two"]}}, "bot.admins", "list of Telegram user ids"),
+        ({"bot": {"timezone": "Mars/Olympus"}}, "bot.timezone", "IANA time zone"),
+        ({"bot": {"default_language": "fr"}}, "bot.default_language", "one of vi, en"),
+        ({"broadcast": {"rate_per_second": "fast"}}, "broadcast.rate_per_second", "a number"),
+        ({"broadcast": {"rate_per_second": 0}}, "broadcast.rate_per_second", "from 0.1"),
+        ({"reminders": {"offsets": ["24 hours"]}}, "reminders.offsets", "duration"),
+        ({"reminders": {"offsets": []}}, "reminders.offsets", "non-empty list"),
+        ({"database": {"busy_timeout_ms": True}}, "database.busy_timeout_ms", "an integer"),
+        ({"telegram": {"webhook": {"port": 70000}}}, "telegram.webhook.port", "1 to 65535"),
+        ({"telegram": {"api_base_url": "ftp://x"}}, "telegram.api_base_url", "http(s) URL"),
+        ({"telegram": {"mode": "webhook"}}, "telegram.webhook.url", "https:// URL"),
+        (
+            {"telegram": {"mode": "webhook", "webhook": {"url": "https://x.vn/hook"}}},
+            "telegram.webhook.secret_token",
+            "1-256 characters",
+        ),
+        ({"telegram": {"token": "not-a-token"}}, "telegram.token", "123456789:AA"),
+    ],
+)
+def test_mistakes_name_the_key_and_what_is_expected(
+    raw: dict[str, object], key: str, expected: str
+) -> None:
+    raw.setdefault("telegram", {})
+    telegram = raw["telegram"]
+    assert isinstance(telegram, dict)
+    if key != "telegram.token":
+        telegram.setdefault("token", TOKEN)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, env={})
+    assert caught.value.key == key
+    assert expected in caught.value.expected
+
+
+def test_missing_token_is_an_error_outside_the_demo_only() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({}, env={})
+    assert caught.value.key == "telegram.token"
+    assert parse_config({}, env={}, require_token=False).telegram.token == ""
+
+
+def test_broken_toml_is_reported_not_raised(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[telegram\ntoken = ", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path, env={})
+
+
+def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\ntimezone = "Hanoi/Nowhere"\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        env={TOKEN_ENV: TOKEN, "PATH": "/usr/bin:/bin"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "bot.timezone" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_cli_refuses_to_run_without_a_token(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "telegram.token" in result.stderr and TOKEN_ENV in result.stderr

@@ -1,0 +1,153 @@
+"""Storage: migrations from empty and re-run, pragmas, refusing newer schemas, backup, units."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.models import Role, RoleGrant
+from storage import Database, SchemaTooNewError
+from storage.members import MemberRepository, NewMember, RoleRepository
+from storage.migrations import apply_migrations, available_migrations
+from storage.units import UnitRepository
+
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+
+
+async def test_migrations_apply_from_empty_and_rerun_is_a_no_op(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    db = await Database.open(path)
+    latest = available_migrations()[-1].version
+    assert await db.schema_version() == latest
+    await db.close()
+
+    db = await Database.open(path)  # second start: nothing to do
+    assert await db.schema_version() == latest
+    assert await apply_migrations(db._writer) == []
+    assert await db.fetch_value("SELECT COUNT(*) FROM schema_version") == latest
+    await db.close()
+
+
+async def test_connection_uses_wal_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "db.sqlite3", busy_timeout_ms=1234)
+    assert await db.fetch_value("PRAGMA journal_mode") == "wal"
+    assert await db.fetch_value("PRAGMA foreign_keys") == 1
+    assert await db.fetch_value("PRAGMA busy_timeout") == 1234
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.execute(
+            "INSERT INTO members (telegram_id, unit_id, created_at, updated_at) "
+            "VALUES (1, 999, 'x', 'x')"
+        )
+    await db.close()
+
+
+async def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    db = await Database.open(path)
+    await db.execute(
+        "INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 'x')"
+    )
+    await db.close()
+    with pytest.raises(SchemaTooNewError, match="newer than this program"):
+        await Database.open(path)
+
+
+async def test_failed_transaction_leaves_nothing_half_written(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "db.sqlite3")
+    units = UnitRepository(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO units (code, name, name_folded) VALUES ('A', 'A', 'a')")
+            raise RuntimeError("boom")
+    assert await units.count() == 0
+    await db.close()
+
+
+async def test_unit_search_ignores_case_and_diacritics(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "db.sqlite3")
+    units = UnitRepository(db)
+    await units.upsert_many(
+        [("BTP", "Bộ Tư pháp"), ("BTC", "Bộ Tài chính"), ("DTH", "Đài Truyền hình Việt Nam")]
+    )
+    assert [u.name for u in await units.page("bo tu phap")] == ["Bộ Tư pháp"]
+    assert [u.name for u in await units.page("ĐÀI")] == ["Đài Truyền hình Việt Nam"]
+    assert [u.name for u in await units.page("dai truyen")] == ["Đài Truyền hình Việt Nam"]
+    assert await units.count("bộ") == 2
+    # renaming by code updates in place
+    await units.upsert_many([("BTP", "Bộ Tư pháp (mới)")])
+    unit = await units.get_by_code("BTP")
+    assert unit is not None and unit.name == "Bộ Tư pháp (mới)"
+    assert await units.count() == 3
+    await db.close()
+
+
+async def _seed(db: Database) -> None:
+    units = UnitRepository(db)
+    await units.upsert_many([("BTP", "Bộ Tư pháp")])
+    unit = await units.get_by_code("BTP")
+    assert unit is not None
+    await MemberRepository(db).create(
+        NewMember(
+            telegram_id=42,
+            full_name="Nguyễn Thị Hoa",
+            username="hoa",
+            unit_id=unit.id,
+            phone="+84901234567",
+            email="hoa@example.vn",
+            language="vi",
+            consent_at=NOW,
+        ),
+        NOW,
+    )
+    await RoleRepository(db).set(RoleGrant(42, Role.CADRE, unit.id, granted_by=1, granted_at=NOW))
+
+
+async def test_backup_produces_a_database_with_the_same_rows(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "db.sqlite3")
+    await _seed(db)
+    target = tmp_path / "backups" / "copy.sqlite3"
+    await db.backup(target)
+    await db.close()
+
+    copy = await Database.open(target)
+    member = await MemberRepository(copy).by_telegram_id(42)
+    assert member is not None and member.full_name == "Nguyễn Thị Hoa"
+    grant = await RoleRepository(copy).get(42)
+    assert grant is not None and grant.role is Role.CADRE
+    assert await copy.integrity_check() == "ok"
+    await copy.close()
+
+
+def test_cli_backup_and_import_units(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "live.sqlite3"}"\n', encoding="utf-8")
+    units_csv = tmp_path / "units.csv"
+    units_csv.write_text("code,name\nBTP,Bộ Tư pháp\nBYT,Bộ Y tế\n", encoding="utf-8")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args, "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    imported = cli("import-units", str(units_csv))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 2 units" in imported.stdout
+    backup = cli("backup", str(tmp_path / "out.sqlite3"))
+    assert backup.returncode == 0, backup.stderr
+    with sqlite3.connect(tmp_path / "out.sqlite3") as conn:
+        names = sorted(r[0] for r in conn.execute("SELECT name FROM units"))
+    assert names == ["Bộ Tư pháp", "Bộ Y tế"]
+
+    units_csv.write_text("code,name\nBTP\n", encoding="utf-8")
+    broken = cli("import-units", str(units_csv))
+    assert broken.returncode == 2
+    assert "expected two columns" in broken.stderr
