@@ -15,7 +15,6 @@ from contextlib import suppress
 from typing import Any
 
 from telegram import (
-    BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     LinkPreviewOptions,
@@ -29,17 +28,11 @@ from bot.config import Config
 from bot.models import Role
 from bot.services import Services
 from handlers import BotContext, register_handlers
+from handlers.menus import commands_for
 
 log = logging.getLogger(__name__)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
-
-# Commands shown in Telegram's menu, by role; descriptions come from the catalogue.
-MENU_COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.MEMBER: ("start", "help"),
-    Role.CADRE: ("start", "help"),
-    Role.ADMIN: ("start", "help"),
-}
 
 
 def build_application(services: Services) -> BotApplication:
@@ -71,18 +64,11 @@ async def publish_command_menus(app: BotApplication) -> None:
     """Members see the default menu; cadres and admins get a menu scoped to their chat."""
     services: Services = app.bot_data["services"]
     catalogue = services.catalogue
-
-    def commands(role: Role, language: str) -> list[BotCommand]:
-        return [
-            BotCommand(name, catalogue.plain(language, f"command.{name}"))
-            for name in MENU_COMMANDS[role]
-        ]
-
     try:
         for language in catalogue.languages:
             code = None if language == catalogue.default else language
             await app.bot.set_my_commands(
-                commands(Role.MEMBER, language),
+                commands_for(catalogue, Role.MEMBER, language),
                 scope=BotCommandScopeAllPrivateChats(),
                 language_code=code,
             )
@@ -93,7 +79,7 @@ async def publish_command_menus(app: BotApplication) -> None:
             member = await services.members.by_telegram_id(telegram_id)
             language = member.language if member else catalogue.default
             await app.bot.set_my_commands(
-                commands(role, language), scope=BotCommandScopeChat(telegram_id)
+                commands_for(catalogue, role, language), scope=BotCommandScopeChat(telegram_id)
             )
     except TelegramError as exc:
         # A chat the bot has not met yet cannot get a scoped menu; that is not fatal.

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from typing import Any
 
-from handlers import common
+from telegram.ext import Application, MessageHandler, filters
+
+from handlers import admin, common, onboarding, profile, router
 from handlers.context import BotContext
 
 
-def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
-    """Wire every journey's handlers; order matters (groups first, then flows)."""
-    common.register(app)
+def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> router.Router:
+    """Wire every journey's handlers. Commands and buttons first; typed text, contacts and
+    files last, routed by the durable flow state."""
+    routes = router.Router()
+    app.bot_data["router"] = routes
+    common.register(app, routes)
+    onboarding.register(app, routes)
+    profile.register(app, routes)
+    admin.register(app)
+    private = filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, router.on_text))
+    app.add_handler(MessageHandler(private & filters.CONTACT, router.on_contact))
+    app.add_handler(
+        MessageHandler(private & (filters.Document.ALL | filters.PHOTO), router.on_file)
+    )
+    app.add_handler(
+        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, router.on_other)
+    )
+    common.register_fallbacks(app)
+    return routes
 
 
 __all__ = ["BotContext", "register_handlers"]

@@ -1,4 +1,5 @@
-"""Commands every user has (/start, /help), group-chat handling and the error handler."""
+"""What every user has: /help, the menu entries not yet built, group chats, stale buttons,
+unknown commands and the error handler."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -18,90 +20,86 @@ from telegram.ext import (
 )
 
 from handlers.context import BotContext
+from handlers.router import Router
+from handlers.ui import answer, main_menu, say
 
 log = logging.getLogger(__name__)
 
 
-async def language_of(update: Update, context: BotContext) -> str:
-    """The member's chosen language, else Telegram's hint for a newcomer, else the default."""
-    user = update.effective_user
-    services = context.services
-    if user is None:
-        return services.catalogue.default
-    member = await services.members.by_telegram_id(user.id)
-    if member is not None:
-        return member.language
-    if user.language_code and user.language_code.startswith("en"):
-        return "en"
-    return services.catalogue.default
-
-
-async def reply(update: Update, context: BotContext, key: str, /, **params: Any) -> None:
-    message = update.effective_message
-    if message is None:
-        return
-    language = await language_of(update, context)
-    await message.reply_text(context.services.catalogue.text(language, key, **params))
-
-
-async def start(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    await reply(update, context, "start.welcome", name=user.first_name if user else "")
-
-
 async def help_command(update: Update, context: BotContext) -> None:
-    await reply(update, context, "help.text")
+    actor = await context.actor(update)
+    markup = await main_menu(update, context) if actor.is_member else None
+    await say(update, context, "help.text", reply_markup=markup)
+
+
+async def coming_soon(update: Update, context: BotContext) -> None:
+    await say(update, context, "common.coming_soon")
 
 
 async def outside_private_chat(update: Update, context: BotContext) -> None:
-    """The bot works in private chats only: answer commands in groups once, ignore the rest."""
+    """The bot works in private chats only: answer commands in groups, ignore the rest."""
     chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
+    if chat is not None and chat.type == ChatType.PRIVATE:
         return
     message = update.effective_message
     is_command = bool(message and message.text and message.text.startswith("/"))
-    if is_command and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-        bot_username = context.bot.username
-        link = f"https://t.me/{bot_username}"
+    if chat is not None and is_command and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         try:
-            await reply(update, context, "group.private_only", link=link)
+            await context.bot.send_message(
+                chat.id,
+                await context.text(
+                    update, "group.private_only", link=f"https://t.me/{context.bot.username}"
+                ),
+            )
         except TelegramError:
             log.info("could not answer in group chat %s", chat.id)
+    elif update.callback_query is not None:
+        await answer(update, context)
     raise ApplicationHandlerStop
 
 
+async def stale_button(update: Update, context: BotContext) -> None:
+    await answer(update, context, "common.button_expired")
+
+
 async def unknown_command(update: Update, context: BotContext) -> None:
-    await reply(update, context, "common.unknown_command")
+    await say(update, context, "common.unknown_command")
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log with context (never the token or message text) and apologise to the user."""
+    """Log with context (never the token or what the person typed) and apologise."""
     error = context.error
-    if isinstance(update, Update):
-        user_id = update.effective_user.id if update.effective_user else None
-        log.error(
-            "error while handling update %s from user %s: %r",
-            update.update_id,
-            user_id,
-            error,
-            exc_info=error,
-            extra={"update_id": update.update_id, "user_id": user_id},
-        )
-        if isinstance(error, Forbidden):
-            return
-        chat = update.effective_chat
-        if chat is not None and chat.type == ChatType.PRIVATE:
-            try:
-                await reply(update, context, "common.error")
-            except Exception:  # the apology itself failing must not loop back here
-                log.warning("could not send the apology for update %s", update.update_id)
-    else:
+    if not isinstance(update, Update):
         log.error("error outside an update: %r", error, exc_info=error)
+        return
+    user_id = update.effective_user.id if update.effective_user else None
+    log.error(
+        "error while handling update %s from user %s: %s",
+        update.update_id,
+        user_id,
+        type(error).__name__,
+        exc_info=error,
+        extra={"update_id": update.update_id, "user_id": user_id},
+    )
+    if isinstance(error, Forbidden):
+        return
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        try:
+            await context.bot.send_message(chat.id, await context.text(update, "common.error"))
+        except Exception:  # the apology failing must not loop back into the error handler
+            log.warning("could not send the apology for update %s", update.update_id)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: Application[Any, Any, Any, Any, Any, Any], router: Router) -> None:
     app.add_handler(TypeHandler(Update, outside_private_chat), group=-10)
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler("help", help_command))
-    app.add_handler(MessageHandler(filters.COMMAND, unknown_command), group=10)
+    app.add_handler(CommandHandler("help", help_command, filters=filters.ChatType.PRIVATE))
+    router.menu["menu.help"] = help_command
+    for key in ("menu.activities", "menu.my_registrations", "menu.initiatives"):
+        router.menu.setdefault(key, coming_soon)
     app.add_error_handler(on_error)
+
+
+def register_fallbacks(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CallbackQueryHandler(stale_button))
+    app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command))

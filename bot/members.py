@@ -1,0 +1,291 @@
+"""Members: onboarding, profile edits, settings, roles and privacy (SPEC 1, 2.1, 2.7).
+
+Knows nothing of Telegram: it takes plain values and returns plain values, so the Zalo channel
+can reuse it. Validation errors carry a catalogue key for the reply.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.access import Action, Actor, authorize, resolve_actor
+from bot.clock import Clock
+from bot.i18n import LANGUAGES
+from bot.models import Member, Role, RoleGrant, Unit
+from storage.conversations import ConversationRepository
+from storage.members import MemberRepository, NewMember, RoleRepository
+from storage.units import UnitRepository
+
+NAME_MIN, NAME_MAX = 2, 100
+EMAIL_MAX = 254
+UNITS_PER_PAGE = 8
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+class InvalidInput(ValueError):
+    """Input a person typed that cannot be accepted; ``key`` names the catalogue reply."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def clean_full_name(text: str) -> str:
+    """Letters (any script, with Vietnamese diacritics), spaces, and . ' - between words."""
+    name = " ".join(unicodedata.normalize("NFC", text).split())
+    if not NAME_MIN <= len(name) <= NAME_MAX:
+        raise InvalidInput("onboarding.name_invalid_length", min=NAME_MIN, max=NAME_MAX)
+    letters = 0
+    for ch in name:
+        category = unicodedata.category(ch)
+        if category.startswith("L"):
+            letters += 1
+        elif category.startswith("M") or ch in " .'-":
+            continue
+        else:
+            raise InvalidInput("onboarding.name_invalid_chars")
+    if letters < NAME_MIN:
+        raise InvalidInput("onboarding.name_invalid_chars")
+    return name
+
+
+def clean_email(text: str) -> str:
+    email = text.strip()
+    if len(email) > EMAIL_MAX or not _EMAIL.match(email):
+        raise InvalidInput("onboarding.email_invalid")
+    return email.lower()
+
+
+def clean_phone(text: str) -> str:
+    """Telegram sends numbers with or without '+'; Vietnamese numbers come as 84…"""
+    digits = re.sub(r"[^\d+]", "", text)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if digits.startswith("0") and len(digits) == 10:
+        digits = "+84" + digits[1:]
+    if not digits.startswith("+"):
+        digits = "+" + digits
+    if not 8 <= len(digits) <= 16 or not digits[1:].isdigit():
+        raise InvalidInput("onboarding.phone_invalid")
+    return digits
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPage:
+    units: list[Unit]
+    page: int
+    pages: int
+    total: int
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    member: Member
+    unit: Unit | None
+    role: Role
+    cadre_unit: Unit | None
+
+
+class MemberService:
+    def __init__(
+        self,
+        members: MemberRepository,
+        roles: RoleRepository,
+        units: UnitRepository,
+        conversations: ConversationRepository,
+        clock: Clock,
+        config_admins: tuple[int, ...],
+    ) -> None:
+        self._members = members
+        self._roles = roles
+        self._units = units
+        self._conversations = conversations
+        self._clock = clock
+        self._config_admins = config_admins
+
+    # --- who is this ---------------------------------------------------------------------
+
+    async def actor(self, telegram_id: int) -> Actor:
+        member = await self._members.by_telegram_id(telegram_id)
+        grant = await self._roles.get(telegram_id)
+        return resolve_actor(telegram_id, member, grant, self._config_admins)
+
+    async def member(self, telegram_id: int) -> Member | None:
+        return await self._members.by_telegram_id(telegram_id)
+
+    # --- units -----------------------------------------------------------------------------
+
+    async def unit_page(self, query: str = "", page: int = 0) -> UnitPage:
+        total = await self._units.count(query)
+        pages = max(1, -(-total // UNITS_PER_PAGE))
+        page = min(max(page, 0), pages - 1)
+        units = await self._units.page(query, offset=page * UNITS_PER_PAGE, limit=UNITS_PER_PAGE)
+        return UnitPage(units, page, pages, total, query)
+
+    async def unit(self, unit_id: int) -> Unit | None:
+        return await self._units.get(unit_id)
+
+    # --- onboarding ------------------------------------------------------------------------
+
+    async def complete_onboarding(
+        self,
+        telegram_id: int,
+        *,
+        full_name: str,
+        unit_id: int,
+        phone: str | None,
+        email: str | None,
+        username: str | None,
+        language: str,
+        consent_at: datetime,
+    ) -> Member:
+        """Create the member (all fields re-validated: the draft may be old or tampered with)."""
+        existing = await self._members.by_telegram_id(telegram_id)
+        if existing is not None:
+            return existing
+        if await self._units.get(unit_id) is None:
+            raise InvalidInput("onboarding.unit_missing")
+        member = await self._members.create(
+            NewMember(
+                telegram_id=telegram_id,
+                full_name=clean_full_name(full_name),
+                username=username,
+                unit_id=unit_id,
+                phone=clean_phone(phone) if phone else None,
+                email=clean_email(email) if email else None,
+                language=language if language in LANGUAGES else "vi",
+                consent_at=consent_at,
+            ),
+            self._clock.now(),
+        )
+        await self._conversations.clear(telegram_id)
+        return member
+
+    # --- profile and settings ----------------------------------------------------------------
+
+    async def profile(self, member: Member) -> Profile:
+        actor = await self.actor(member.telegram_id or 0)
+        unit = await self._units.get(member.unit_id) if member.unit_id else None
+        cadre_unit = await self._units.get(actor.cadre_unit_id) if actor.cadre_unit_id else None
+        return Profile(member, unit, actor.role or Role.MEMBER, cadre_unit)
+
+    async def update_field(self, member: Member, field: str, value: str | int | None) -> Member:
+        """Validate and store one profile field; returns the updated member."""
+        cleaned: object
+        if field == "full_name":
+            cleaned = clean_full_name(str(value))
+        elif field == "email":
+            cleaned = clean_email(str(value)) if value else None
+        elif field == "phone":
+            cleaned = clean_phone(str(value)) if value else None
+        elif field == "unit_id":
+            if not isinstance(value, int) or await self._units.get(value) is None:
+                raise InvalidInput("onboarding.unit_missing")
+            cleaned = value
+        elif field == "language":
+            if value not in LANGUAGES:
+                raise InvalidInput("settings.language_unknown")
+            cleaned = value
+        else:
+            raise ValueError(f"field {field!r} is not editable")
+        await self._members.update(member.id, self._clock.now(), **{field: cleaned})
+        updated = await self._members.by_id(member.id)
+        assert updated is not None
+        return updated
+
+    async def set_muted(
+        self, member: Member, *, announcements: bool | None = None, reminders: bool | None = None
+    ) -> Member:
+        fields: dict[str, object] = {}
+        if announcements is not None:
+            fields["announcements_muted"] = announcements
+        if reminders is not None:
+            fields["reminders_muted"] = reminders
+        await self._members.update(member.id, self._clock.now(), **fields)
+        updated = await self._members.by_id(member.id)
+        assert updated is not None
+        return updated
+
+    async def remember_username(self, member: Member, username: str | None) -> None:
+        if username != member.username:
+            await self._members.update(member.id, self._clock.now(), username=username)
+
+    async def mark_reachable(self, telegram_id: int, reachable: bool) -> None:
+        await self._members.set_reachable(telegram_id, reachable)
+
+    # --- privacy ---------------------------------------------------------------------------
+
+    async def personal_data(self, member: Member) -> dict[str, Any]:
+        """Everything held about the member, as plain JSON-ready values."""
+        profile = await self.profile(member)
+        data = asdict(member)
+        for key, value in list(data.items()):
+            if isinstance(value, datetime):
+                data[key] = value.isoformat()
+        data["unit_name"] = profile.unit.name if profile.unit else None
+        data["role"] = profile.role.value
+        state = await self._conversations.get(member.telegram_id or 0)
+        data["flow_in_progress"] = state.flow if state else None
+        return data
+
+    async def forget(self, member: Member) -> None:
+        await self._members.forget(member.id, self._clock.now())
+
+    # --- roles -----------------------------------------------------------------------------
+
+    async def find_person(self, reference: str) -> tuple[int, Member | None] | None:
+        """A Telegram id or a @username the bot has seen → (telegram id, member if any)."""
+        text = reference.strip()
+        if re.fullmatch(r"\d{1,15}", text):
+            telegram_id = int(text)
+            return telegram_id, await self._members.by_telegram_id(telegram_id)
+        if re.fullmatch(r"@?[A-Za-z0-9_]{3,32}", text):
+            member = await self._members.by_username(text)
+            if member is not None and member.telegram_id is not None:
+                return member.telegram_id, member
+        return None
+
+    async def grant(
+        self, by: Actor, telegram_id: int, role: Role, unit_id: int | None
+    ) -> RoleGrant:
+        authorize(by, Action.MANAGE_ROLES)
+        if role is Role.CADRE and (unit_id is None or await self._units.get(unit_id) is None):
+            raise InvalidInput("roles.unit_unknown")
+        if role is Role.MEMBER:
+            raise InvalidInput("roles.usage")
+        grant = RoleGrant(
+            telegram_id,
+            role,
+            unit_id if role is Role.CADRE else None,
+            granted_by=by.telegram_id,
+            granted_at=self._clock.now(),
+        )
+        await self._roles.set(grant)
+        return grant
+
+    async def revoke(self, by: Actor, telegram_id: int) -> bool:
+        authorize(by, Action.MANAGE_ROLES)
+        if telegram_id in self._config_admins:
+            raise InvalidInput("roles.config_admin")
+        return await self._roles.delete(telegram_id)
+
+    async def role_list(self, by: Actor) -> list[tuple[RoleGrant, Member | None, Unit | None]]:
+        authorize(by, Action.MANAGE_ROLES)
+        rows: list[tuple[RoleGrant, Member | None, Unit | None]] = []
+        now = self._clock.now()
+        grants = {g.telegram_id: g for g in await self._roles.all()}
+        for admin_id in self._config_admins:
+            grants.setdefault(admin_id, RoleGrant(admin_id, Role.ADMIN, None, None, now))
+        for grant in grants.values():
+            member = await self._members.by_telegram_id(grant.telegram_id)
+            unit = await self._units.get(grant.unit_id) if grant.unit_id else None
+            rows.append((grant, member, unit))
+        rows.sort(key=lambda r: (r[0].role.value, r[2].name if r[2] else "", r[0].telegram_id))
+        return rows

@@ -1,0 +1,22 @@
+"""Telegram command menus per role (shown by the "/" button), labels from the catalogue."""
+
+from __future__ import annotations
+
+from telegram import BotCommand
+
+from bot.i18n import Catalogue
+from bot.models import Role
+
+_MEMBER = ("start", "profile", "settings", "mydata", "forgetme", "cancel", "help")
+MENU_COMMANDS: dict[Role, tuple[str, ...]] = {
+    Role.MEMBER: _MEMBER,
+    Role.CADRE: _MEMBER,
+    Role.ADMIN: (*_MEMBER, "grant", "revoke", "roles"),
+}
+
+
+def commands_for(catalogue: Catalogue, role: Role, language: str) -> list[BotCommand]:
+    return [
+        BotCommand(name, catalogue.plain(language, f"command.{name}"))
+        for name in MENU_COMMANDS[role]
+    ]

@@ -1,0 +1,176 @@
+"""One harness for every journey: the emulator, a temp SQLite database and the real PTB
+Application polling the emulator over HTTP, started through the same ``serve`` as production."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotApplication, serve
+from bot.clock import Clock, ManualClock, SystemClock
+from bot.config import Config, parse_config
+from bot.emulator import BotApiEmulator, EmulatedUser
+from bot.models import Role, RoleGrant
+from bot.services import Services
+from storage.members import NewMember
+
+TOKEN = "123456789:TEST-nhipcau-end-to-end-token-abc"
+ADMIN_ID = 900001
+UNITS = [
+    ("BTP", "Bộ Tư pháp"),
+    ("BTC", "Bộ Tài chính"),
+    ("BYT", "Bộ Y tế"),
+    ("DTH", "Đài Truyền hình Việt Nam"),
+    ("BNG", "Bộ Ngoại giao"),
+    ("KTNN", "Kiểm toán Nhà nước"),
+    ("TTXVN", "Thông tấn xã Việt Nam"),
+    ("VPQH", "Văn phòng Quốc hội"),
+    ("VPCP", "Văn phòng Chính phủ"),
+    ("NHNN", "Ngân hàng Nhà nước Việt Nam"),
+]
+
+
+class BotHarness:
+    """A running bot on the emulator that tests can stop, restart and look inside."""
+
+    def __init__(self, emulator: BotApiEmulator, database: Path, clock: Clock) -> None:
+        self.emulator = emulator
+        self.database = database
+        self.clock = clock
+        self.config: Config = parse_config(
+            {
+                "telegram": {
+                    "token": TOKEN,
+                    "api_base_url": emulator.api_base_url,
+                    "api_file_url": emulator.file_base_url,
+                },
+                "database": {"path": str(database)},
+                "bot": {"admins": [ADMIN_ID]},
+            },
+            env={},
+        )
+        self.services: Services | None = None
+        self.app: BotApplication | None = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def svc(self) -> Services:
+        assert self.services is not None, "the bot is not running"
+        return self.services
+
+    async def start(self) -> None:
+        self.services = await Services.open(self.config, clock=self.clock)
+        if await self.services.units.count() == 0:
+            await self.services.units.upsert_many(UNITS)
+        ready = asyncio.Event()
+        self._stop = asyncio.Event()
+
+        async def on_ready(app: BotApplication) -> None:
+            self.app = app
+            ready.set()
+
+        self._task = asyncio.create_task(
+            serve(self.services, stop=self._stop, ready=on_ready, poll_timeout=1)
+        )
+        done, _ = await asyncio.wait(
+            {self._task, asyncio.create_task(ready.wait())},
+            timeout=15,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if self._task in done:
+            self._task.result()  # start-up failed: raise its error here
+        assert ready.is_set(), "the bot did not start within 15 s"
+
+    async def stop(self) -> None:
+        if self._task is None or self._stop is None:
+            return
+        self._stop.set()
+        await asyncio.wait_for(self._task, timeout=15)
+        self._task = None
+        self.app = None
+        if self.services is not None:
+            await self.services.close()
+            self.services = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def unit_id(self, code: str) -> int:
+        unit = await self.svc.units.get_by_code(code)
+        assert unit is not None
+        return unit.id
+
+    async def add_member(
+        self,
+        user: EmulatedUser,
+        *,
+        name: str = "Nguyễn Văn An",
+        unit: str = "BTP",
+        role: Role = Role.MEMBER,
+        language: str = "vi",
+    ) -> EmulatedUser:
+        """A member who onboarded earlier (their chat with the bot is already open)."""
+        now = self.svc.clock.now()
+        unit_id = await self.unit_id(unit)
+        await self.svc.members.create(
+            NewMember(
+                telegram_id=user.user_id,
+                full_name=name,
+                username=user.username,
+                unit_id=unit_id,
+                phone=None,
+                email=None,
+                language=language,
+                consent_at=now - timedelta(days=1),
+            ),
+            now,
+        )
+        if role is not Role.MEMBER:
+            await self.svc.roles.set(
+                RoleGrant(
+                    user.user_id,
+                    role,
+                    unit_id if role is Role.CADRE else None,
+                    granted_by=ADMIN_ID,
+                    granted_at=now,
+                )
+            )
+        return user
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    async with BotApiEmulator(token=TOKEN, bot_username="nhipcau_test_bot") as emu:
+        yield emu
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return SystemClock()
+
+
+@pytest.fixture
+async def bot(emulator: BotApiEmulator, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
+    harness = BotHarness(emulator, tmp_path / "nhipcau.sqlite3", clock)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        with contextlib.suppress(Exception):
+            await harness.stop()
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    return ManualClock(datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
+
+
+__all__ = ["ADMIN_ID", "TOKEN", "BotHarness", "dataclasses"]
