@@ -46,15 +46,25 @@ class Catalogue:
 
     @classmethod
     def load(cls, default: str = DEFAULT_LANGUAGE) -> Catalogue:
+        """Merge every ``.po`` file of each language (one file per journey keeps them small)."""
         root = resources.files("bot") / "locales"
         messages: dict[str, dict[str, str]] = {}
         for language in LANGUAGES:
-            po = root / language / "LC_MESSAGES" / "messages.po"
-            with po.open("rb") as handle:
-                catalog = read_po(handle, locale=language)
-            messages[language] = {
-                str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.string, str)
-            }
+            table: dict[str, str] = {}
+            folder = root / language / "LC_MESSAGES"
+            for po in sorted(folder.iterdir(), key=lambda entry: entry.name):
+                if not po.name.endswith(".po"):
+                    continue
+                with po.open("rb") as handle:
+                    catalog = read_po(handle, locale=language)
+                for message in catalog:
+                    if not message.id or not isinstance(message.string, str):
+                        continue
+                    key = str(message.id)
+                    if key in table:
+                        raise ValueError(f"message {key!r} is defined twice ({language}/{po.name})")
+                    table[key] = message.string
+            messages[language] = table
         return cls(messages, default)
 
     @property
