@@ -53,6 +53,9 @@ def build_application(services: Services) -> BotApplication:
         )
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(False)
+        # On stop, PTB makes one more getUpdates to confirm the last batch while the cancelled
+        # long poll may still hold its connection; a second connection avoids a pool timeout.
+        .get_updates_connection_pool_size(2)
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from bot.app import BotApplication, serve
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.config import Config, parse_config
-from bot.emulator import BotApiEmulator, EmulatedUser
+from bot.emulator import BotApiEmulator, BotMessage, CallbackAnswer, EmulatedUser
 from bot.models import Role, RoleGrant
 from bot.services import Services
 from storage.members import NewMember
@@ -173,4 +172,25 @@ def manual_clock() -> ManualClock:
     return ManualClock(datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
 
 
-__all__ = ["ADMIN_ID", "TOKEN", "BotHarness", "dataclasses"]
+async def say_and_read(user: EmulatedUser, text: str, timeout: float = 5.0) -> BotMessage:
+    """Send ``text`` and return the first message the bot sends after it."""
+    user.skip_pending()
+    await user.send(text)
+    return await user.next_message(timeout)
+
+
+async def press(
+    user: EmulatedUser,
+    label: str | None = None,
+    *,
+    data: str | None = None,
+    message_id: int | None = None,
+) -> CallbackAnswer:
+    """Press an inline button and return the bot's answer to that very press."""
+    before = len(user.answers)
+    if label is not None:
+        await user.click(label, message_id=message_id)
+    else:
+        await user.click(data=data, message_id=message_id)
+    await user._emu.wait_until(lambda: len(user.answers) > before)
+    return user.answers[before]

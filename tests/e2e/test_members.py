@@ -1,0 +1,402 @@
+"""Member journeys: restart mid-onboarding, /cancel, languages, profile, settings, privacy,
+roles, deep links and every bad input of the onboarding issue, through the emulator."""
+
+from __future__ import annotations
+
+import json
+
+from bot.emulator import BotApiEmulator, EmulatedUser
+from bot.models import Role
+from handlers.router import Router
+from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
+from tests.e2e.test_onboarding import MENU, menu_labels, onboard
+
+
+async def start_onboarding(user: EmulatedUser) -> None:
+    await user.send("/start")
+    await user.wait_for(lambda m: "Nghị định 13/2023" in m.text)
+    await user.click("✅ Đồng ý")
+    await user.wait_for(lambda m: "họ và tên đầy đủ" in m.text)
+
+
+async def test_restart_in_the_middle_of_onboarding_continues_from_the_same_step(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = emulator.user(5101, first_name="Lan")
+    await start_onboarding(user)
+    reply = await say_and_read(user, "Phạm Thị Lan")
+    assert "đơn vị" in reply.text
+
+    await bot.restart()
+
+    resumed = await say_and_read(user, "/start")
+    assert "tiếp tục" in resumed.text
+    units = await user.next_message()
+    assert "đơn vị" in units.text and units.buttons
+    await user.send("y te")
+    found = await user.wait_for(lambda m: "Tìm thấy 1 đơn vị" in m.text)
+    await user.click("Bộ Y tế", message_id=found.message_id)
+    await user.wait_for(lambda m: "Bước 3/4" in m.text)
+    await user.send("Bỏ qua")
+    await user.wait_for(lambda m: "Bước 4/4" in m.text)
+    await user.send("Bỏ qua")
+    summary = await user.wait_for(lambda m: "kiểm tra lại" in m.text)
+    assert "Phạm Thị Lan" in summary.text and "Bộ Y tế" in summary.text
+    await user.click("✅ Xác nhận")
+    await user.wait_for(lambda m: "tham gia Nhịp Cầu" in m.text)
+    member = await bot.svc.members.by_telegram_id(5101)
+    assert member is not None and member.full_name == "Phạm Thị Lan"
+    assert member.phone is None and member.email is None
+
+
+async def test_cancel_leaves_onboarding_and_keeps_nothing(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = emulator.user(5102)
+    await start_onboarding(user)
+    await say_and_read(user, "Trần Văn Nam")
+    reply = await say_and_read(user, "/cancel")
+    assert "không được lưu" in reply.text
+    assert await bot.svc.conversations.get(5102) is None
+    assert await bot.svc.members.by_telegram_id(5102) is None
+    again = await say_and_read(user, "/start")
+    assert "Nghị định 13/2023" in again.text  # a fresh start, consent first
+
+
+async def test_bad_names_are_asked_again_with_an_example(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = emulator.user(5103, first_name="<b>Hack</b> & Co")
+    consent = await say_and_read(user, "/start")
+    assert "&lt;b&gt;Hack&lt;/b&gt; &amp; Co" in consent.html  # Telegram name shown escaped
+    await user.click("✅ Đồng ý")
+    await user.wait_for(lambda m: "họ và tên đầy đủ" in m.text)
+    for bad in ("x" * 5000, "😀😀😀", "<b>An</b>", "A", "Nguyễn & Co"):
+        reply = await say_and_read(user, bad)
+        assert "Nguyễn Văn An" in reply.text, bad  # the example
+        state = await bot.svc.conversations.get(5103)
+        assert state is not None and state.step == "name"
+    reply = await say_and_read(user, "  Nguyễn   Văn   An  ")
+    assert "đơn vị" in reply.text
+    state = await bot.svc.conversations.get(5103)
+    assert state is not None and state.data["full_name"] == "Nguyễn Văn An"
+
+
+async def test_button_expected_text_given_and_vice_versa(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = emulator.user(5104)
+    await user.send("/start")
+    await user.wait_for(lambda m: "Nghị định" in m.text)
+    # text while the consent buttons are waiting: nothing stored, a hint to /start
+    reply = await say_and_read(user, "xin chào")
+    assert "/start" in reply.text
+    await user.click("✅ Đồng ý")
+    await user.wait_for(lambda m: "họ và tên" in m.text)
+    await say_and_read(user, "Đỗ Minh Tuấn")
+    # a contact where a unit is expected
+    user.skip_pending()
+    await user.share_contact(phone_number="84900000000")
+    assert "không cần danh bạ" in (await user.next_message()).text
+    # a unit button pressed in the name step of another flow: expired
+    await user.send("tai chinh")
+    found = await user.wait_for(lambda m: "Tìm thấy" in m.text)
+    await user.click("Bộ Tài chính", message_id=found.message_id)
+    await user.wait_for(lambda m: "Bước 3/4" in m.text)
+    answer = await press(
+        user, data=f"un:pick:{await bot.unit_id('BYT')}", message_id=found.message_id
+    )
+    assert "không còn hiệu lực" in (answer.text or "")
+    # typing a phone number instead of pressing the share button
+    reply = await say_and_read(user, "0901234567")
+    assert "Chia sẻ số điện thoại" in reply.text
+    # someone else's contact card
+    user.skip_pending()
+    await user.share_contact(phone_number="84911111111", user_id=42)
+    assert "chính bạn" in (await user.next_message()).text
+    state = await bot.svc.conversations.get(5104)
+    assert state is not None and state.step == "phone" and "phone" not in state.data
+
+
+async def test_bad_email_then_fix_a_field_from_the_summary(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = emulator.user(5105)
+    await start_onboarding(user)
+    await say_and_read(user, "Vũ Thu Hà")
+    await user.send("kiem toan")
+    found = await user.wait_for(lambda m: "Tìm thấy" in m.text)
+    await user.click("Kiểm toán Nhà nước", message_id=found.message_id)
+    await user.wait_for(lambda m: "Bước 3/4" in m.text)
+    await say_and_read(user, "Bỏ qua")
+    reply = await say_and_read(user, "not-an-email")
+    assert "chưa đúng định dạng" in reply.text
+    summary = await say_and_read(user, "ha.vu@sav.gov.vn")
+    assert "ha.vu@sav.gov.vn" in summary.text
+    await user.click("✏️ Sửa họ tên")
+    await user.wait_for(lambda m: "Bước 1/4" in m.text and m.message_id > summary.message_id)
+    fixed = await say_and_read(user, "Vũ Thu Hằng")
+    assert "kiểm tra lại" in fixed.text and "Vũ Thu Hằng" in fixed.text  # straight back to summary
+    await user.click("✅ Xác nhận", message_id=fixed.message_id)
+    await user.wait_for(lambda m: "tham gia Nhịp Cầu" in m.text)
+    member = await bot.svc.members.by_telegram_id(5105)
+    assert member is not None and member.full_name == "Vũ Thu Hằng"
+    assert member.email == "ha.vu@sav.gov.vn"
+    # the old summary's confirm button now does nothing
+    answer = await press(user, data="ob:confirm", message_id=summary.message_id)
+    assert "đã là thành viên" in (answer.text or "")
+    assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM members") == 1
+
+
+async def test_unit_list_pages_through_eight_at_a_time(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = emulator.user(5106)
+    await start_onboarding(user)
+    units = await say_and_read(user, "Lê Văn Tám")
+    unit_buttons = [
+        row[0].text for row in units.buttons if row[0].callback_data.startswith("un:pick")
+    ]
+    assert len(unit_buttons) == 8
+    assert "Sau ▶️" in units.button_texts() and "1/2" in units.button_texts()
+    await user.click("Sau ▶️", message_id=units.message_id)
+    page2 = await user.wait_for(
+        lambda m: m.message_id == units.message_id and "2/2" in m.button_texts()
+    )
+    assert "◀️ Trước" in page2.button_texts()
+    assert len([r for r in page2.buttons if r[0].callback_data.startswith("un:pick")]) == 2
+    none = await say_and_read(user, "khong ton tai")
+    assert "Không tìm thấy" in none.text and "📋 Xem tất cả đơn vị" in none.button_texts()
+
+
+async def test_english_speaker_onboards_in_english(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = emulator.user(5107, first_name="Mai", language_code="en")
+    await user.send("/start")
+    await user.wait_for(lambda m: "Decree 13/2023" in m.text)
+    await user.click("✅ I agree")
+    await user.wait_for(lambda m: "full name" in m.text)
+    await user.send("Hoàng Thị Mai")
+    await user.wait_for(lambda m: "Step 2/4" in m.text)
+    await user.send("ngoai giao")
+    found = await user.wait_for(lambda m: "Found 1 units" in m.text)
+    await user.click("Bộ Ngoại giao", message_id=found.message_id)
+    await user.wait_for(lambda m: "Step 3/4" in m.text)
+    await user.send("Skip")
+    await user.wait_for(lambda m: "Step 4/4" in m.text)
+    await user.send("Skip")
+    await user.wait_for(lambda m: "check your details" in m.text)
+    await user.click("✅ Confirm")
+    await user.wait_for(lambda m: "Welcome to Nhịp Cầu" in m.text)
+    assert menu_labels(user) == [
+        "🙋 Activities",
+        "📅 My registrations",
+        "💡 Initiatives",
+        "👤 Profile",
+        "❓ Help",
+    ]
+    member = await bot.svc.members.by_telegram_id(5107)
+    assert member is not None and member.language == "en"
+
+
+async def test_settings_switch_language_and_mute_separately(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = await bot.add_member(emulator.user(5108))
+    card = await say_and_read(user, "/settings")
+    assert "Cài đặt" in card.text
+    await user.click("English", message_id=card.message_id)
+    switched = await user.wait_for(lambda m: "Switched to English" in m.text)
+    assert switched is not None
+    assert menu_labels(user)[0] == "🙋 Activities"
+    await user.wait_for(
+        lambda m: m.message_id == card.message_id and "✓ English" in m.button_texts()
+    )
+    await user.click("📢 Announcements: On", message_id=card.message_id)
+    await user.wait_for(lambda m: "📢 Announcements: Off" in m.button_texts())
+    member = await bot.svc.members.by_telegram_id(5108)
+    assert member is not None and member.language == "en"
+    assert member.announcements_muted and not member.reminders_muted
+    await user.click("⏰ Activity reminders: On", message_id=card.message_id)
+    await user.wait_for(lambda m: "⏰ Activity reminders: Off" in m.button_texts())
+    member = await bot.svc.members.by_telegram_id(5108)
+    assert member is not None and member.reminders_muted
+    help_reply = await say_and_read(user, "❓ Help")
+    assert "Nhịp Cầu can help you" in help_reply.text
+
+
+async def test_profile_shows_data_and_edits_each_field(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = await bot.add_member(emulator.user(5109), name="Ngô Bảo Châu")
+    card = await say_and_read(user, "👤 Hồ sơ")
+    assert "Ngô Bảo Châu" in card.text and "Bộ Tư pháp" in card.text
+    await user.click("✏️ Sửa họ tên", message_id=card.message_id)
+    await user.wait_for(lambda m: "họ tên mới" in m.text)
+    await say_and_read(user, "Ngô Bảo Châu Anh")
+    await user.wait_for(lambda m: "Hồ sơ của bạn" in m.text and "Ngô Bảo Châu Anh" in m.text)
+    card = user.last_message
+    assert card is not None
+    await user.click("✏️ Sửa đơn vị", message_id=card.message_id)
+    await user.send("y te")
+    found = await user.wait_for(lambda m: "Tìm thấy" in m.text)
+    await user.click("Bộ Y tế", message_id=found.message_id)
+    await user.wait_for(lambda m: "Hồ sơ của bạn" in m.text and "Bộ Y tế" in m.text)
+    card = user.last_message
+    assert card is not None
+    await user.click("✏️ Sửa email", message_id=card.message_id)
+    await user.wait_for(lambda m: "email mới" in m.text)
+    await say_and_read(user, "chau@moh.gov.vn")
+    await user.wait_for(lambda m: "Hồ sơ của bạn" in m.text and "chau@moh.gov.vn" in m.text)
+    card = user.last_message
+    assert card is not None
+    await user.click("✏️ Sửa điện thoại", message_id=card.message_id)
+    await user.wait_for(lambda m: "Chia sẻ số điện thoại" in m.text)
+    await user.share_contact(phone_number="84987654321")
+    await user.wait_for(lambda m: "Hồ sơ của bạn" in m.text and "+84987654321" in m.text)
+    member = await bot.svc.members.by_telegram_id(5109)
+    assert member is not None
+    assert (member.full_name, member.email, member.phone) == (
+        "Ngô Bảo Châu Anh",
+        "chau@moh.gov.vn",
+        "+84987654321",
+    )
+    assert member.unit_id == await bot.unit_id("BYT")
+
+
+async def test_mydata_sends_everything_and_forgetme_erases_personal_fields(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = await bot.add_member(emulator.user(5110, username="quynh"), name="Lý Thu Quỳnh")
+    await bot.svc.members.update(
+        (await bot.svc.members.by_telegram_id(5110)).id,  # type: ignore[union-attr]
+        bot.svc.clock.now(),
+        phone="+84912345678",
+        email="quynh@example.vn",
+    )
+    summary = await say_and_read(user, "/mydata")
+    assert "Lý Thu Quỳnh" in summary.text and "+84912345678" in summary.text
+    document = await user.next_message()
+    assert document.document is not None
+    data = json.loads(document.document.content)
+    assert data["full_name"] == "Lý Thu Quỳnh" and data["email"] == "quynh@example.vn"
+    assert data["unit_name"] == "Bộ Tư pháp"
+
+    ask = await say_and_read(user, "/forgetme")
+    await user.click("Không, giữ lại", message_id=ask.message_id)
+    await user.wait_for(lambda m: "giữ nguyên" in m.text)
+    assert await bot.svc.members.by_telegram_id(5110) is not None
+
+    ask = await say_and_read(user, "/forgetme")
+    await user.click("🗑 Xoá dữ liệu của tôi", message_id=ask.message_id)
+    await user.wait_for(lambda m: "đăng ký mới" in m.text)
+    assert await bot.svc.members.by_telegram_id(5110) is None
+    row = await bot.svc.db.fetch_one("SELECT * FROM members")
+    assert row is not None
+    assert row["telegram_id"] is None and row["full_name"] == "" and row["phone"] is None
+    assert row["email"] is None and row["username"] is None and row["deleted_at"] is not None
+    assert row["unit_id"] == await bot.unit_id("BTP")  # counts per unit stay right
+    again = await say_and_read(user, "/start")
+    assert "Nghị định 13/2023" in again.text  # starts fresh
+
+
+async def test_deep_link_payload_survives_onboarding(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    assert bot.app is not None
+    router: Router = bot.app.bot_data["router"]
+    seen: list[tuple[int, str]] = []
+
+    async def stub(update, context, argument):  # type: ignore[no-untyped-def]
+        seen.append((update.effective_user.id, argument))
+        await context.bot.send_message(update.effective_chat.id, f"stub ran with {argument}")
+
+    router.deep_links["stub_"] = stub
+    newcomer = emulator.user(5111)
+    await newcomer.send("/start stub_42")
+    await newcomer.wait_for(lambda m: "Nghị định" in m.text)
+    assert seen == []  # not before onboarding
+    await onboard(newcomer, name="Hà Văn Khánh")
+    await newcomer.wait_for(lambda m: "stub ran with 42" in m.text)
+    member = await bot.add_member(emulator.user(5112))
+    reply = await say_and_read(member, "/start stub_7")
+    assert reply.text == "stub ran with 7"
+    assert seen == [(5111, "42"), (5112, "7")]
+    bad = await say_and_read(member, "/start nothing_here")
+    assert "không hợp lệ" in bad.text
+
+
+async def test_group_chats_get_a_pointer_to_the_private_chat_only(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    group = emulator.group(-100777, title="Chi đoàn Bộ Tư pháp")
+    member = emulator.user(5113)
+    await group.send(from_user=member, text="/start")
+    reply = await group.wait_for(lambda m: "cuộc trò chuyện riêng" in m.text)
+    assert "t.me/nhipcau_test_bot" in reply.text
+    await group.send(from_user=member, text="chào cả nhà")
+    await group.send(from_user=member, text="/help")
+    await emulator.wait_until(lambda: len(group.messages) == 2)
+    assert await bot.svc.members.by_telegram_id(5113) is None
+
+
+async def test_admin_grants_and_revokes_roles_and_menus_follow(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    admin = emulator.user(ADMIN_ID)
+    member = await bot.add_member(emulator.user(5114, username="tuan_cb"), name="Đinh Công Tuấn")
+    reply = await say_and_read(admin, "/grant @tuan_cb cadre BYT")
+    assert "Đinh Công Tuấn" in reply.text and "Bộ Y tế" in reply.text
+    grant = await bot.svc.roles.get(5114)
+    assert (
+        grant is not None and grant.role is Role.CADRE and grant.unit_id == await bot.unit_id("BYT")
+    )
+    told = await member.wait_for(lambda m: "Cán bộ đoàn" in m.text)
+    assert "Bộ Y tế" in told.text
+    await emulator.wait_until(lambda: bool(emulator.commands(("chat", 5114))))
+    listing = await say_and_read(admin, "/roles")
+    assert "Đinh Công Tuấn" in listing.text and "Bộ Y tế" in listing.text
+    reply = await say_and_read(admin, "/revoke 5114")
+    assert "thu hồi" in reply.text
+    assert await bot.svc.roles.get(5114) is None
+    for bad, expected in (
+        ("/grant", "Cách dùng"),
+        ("/grant @nobody_here cadre BYT", "Không tìm thấy"),
+        ("/grant 5114 cadre NOPE", "Không có đơn vị"),
+        ("/grant 5114 king", "Cách dùng"),
+        (f"/revoke {ADMIN_ID}", "tệp cấu hình"),
+    ):
+        assert expected in (await say_and_read(admin, bad)).text, bad
+
+
+async def test_command_menus_are_published_per_role(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    default = [name for name, _ in emulator.commands("all_private_chats")]
+    assert "profile" in default and "grant" not in default
+    admin = [name for name, _ in emulator.commands(("chat", ADMIN_ID))]
+    assert {"grant", "revoke", "roles"} <= set(admin)
+
+
+async def test_unknown_commands_and_stickers_get_a_polite_reply(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = await bot.add_member(emulator.user(5115))
+    assert "chưa hiểu lệnh" in (await say_and_read(user, "/fly")).text
+    user.skip_pending()
+    await user.send_update(
+        {
+            "sticker": {
+                "file_id": "s1",
+                "file_unique_id": "u1",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            }
+        }
+    )
+    assert "chữ và các nút" in (await user.next_message()).text
+    assert menu_labels(user) == [] or menu_labels(user) == MENU
