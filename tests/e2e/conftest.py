@@ -172,7 +172,7 @@ def manual_clock() -> ManualClock:
     return ManualClock(datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
 
 
-async def say_and_read(user: EmulatedUser, text: str, timeout: float = 5.0) -> BotMessage:
+async def say_and_read(user: EmulatedUser, text: str, timeout: float = 5.0) -> BotMessage:  # noqa: ASYNC109
     """Send ``text`` and return the first message the bot sends after it."""
     user.skip_pending()
     await user.send(text)
