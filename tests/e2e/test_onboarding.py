@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import logging
+
+
 from bot.emulator import BotApiEmulator, EmulatedUser
+from bot.logging_setup import configure_logging
 from tests.e2e.conftest import BotHarness
 
 MENU = ["🙋 Hoạt động", "📅 Đăng ký của tôi", "💡 Sáng kiến", "👤 Hồ sơ", "❓ Trợ giúp"]
@@ -61,3 +66,24 @@ async def test_refusing_consent_stores_nothing(bot: BotHarness, emulator: BotApi
     assert await bot.svc.members.by_telegram_id(5002) is None
     assert await bot.svc.conversations.get(5002) is None
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM members") == 0
+
+
+async def test_logs_never_contain_phone_numbers_emails_or_the_token(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    # The production handler at DEBUG, where libraries log whole update payloads.
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure_logging("DEBUG", json_lines=True, secrets=(bot.config.telegram.token,), stream=stream)
+    try:
+        user = emulator.user(5003, first_name="Hoa")
+        await onboard(user)
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    output = stream.getvalue()
+    assert "sendMessage" in output  # the debug output really was captured
+    assert "<phone>" in output and "<email>" in output  # and did carry personal data
+    for secret in ("84901234567", "hoa.nguyen@moj.gov.vn", bot.config.telegram.token):
+        assert secret not in output
