@@ -1,7 +1,7 @@
 """Local Telegram Bot API emulator: an HTTP server PTB can poll, a test client and a web chat."""
 
 from bot.emulator.chats import EmulatedChat, EmulatedGroup, EmulatedUser
-from bot.emulator.html_parser import HtmlParseError, ParsedText, parse_html
+from bot.telegram_html import HtmlParseError, ParsedText, parse_html
 from bot.emulator.models import (
     ApiError,
     BotMessage,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.emulator.html_parser import utf16_len
+from bot.telegram_html import utf16_len
 from bot.emulator.models import BotMessage, CallbackAnswer, KeyboardButton
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.emulator.chats import EmulatedChat, EmulatedGroup, EmulatedUser
-from bot.emulator.html_parser import HtmlParseError, ParsedText, parse_html, plain_text
+from bot.telegram_html import HtmlParseError, ParsedText, parse_html, plain_text
 from bot.emulator.models import (
     ApiError,
     BotMessage,

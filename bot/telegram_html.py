@@ -1,4 +1,5 @@
-"""Telegram's HTML parse mode, as the emulator enforces it.
+"""Telegram's HTML parse mode: the validator broadcasts use before sending, and the rules the
+emulator enforces.
 
 Mirrors the tag set and error messages of Telegram's server (tdlib's ``parse_html``) so a bot
 that passes here does not get "can't parse entities" in production. It is deliberately a little
