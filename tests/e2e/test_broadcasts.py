@@ -1,0 +1,233 @@
+"""Broadcast journeys through the emulator: compose, exact preview, audiences, opt-outs, bad
+HTML, 429 and 403 handling, pause/resume/cancel and scheduling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import Clock, ManualClock
+from bot.emulator import BotApiEmulator, EmulatedUser
+from bot.models import Role
+from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
+
+
+async def members(
+    bot: BotHarness, emulator: BotApiEmulator, first: int, count: int, unit: str
+) -> list[EmulatedUser]:
+    return [
+        await bot.add_member(emulator.user(first + i), name=f"Đoàn Viên {i}", unit=unit)
+        for i in range(count)
+    ]
+
+
+async def compose(admin: EmulatedUser, text: str) -> None:
+    reply = await say_and_read(admin, "/broadcast")
+    assert "Soạn thông báo" in reply.text
+    reply = await say_and_read(admin, text)
+    assert "Gửi thông báo này tới ai?" in reply.text, reply.text
+
+
+async def test_admin_sends_to_everyone_except_opted_out_and_sees_the_final_report(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    admin = await bot.add_member(emulator.user(ADMIN_ID), name="Quản Trị")
+    crowd = await members(bot, emulator, 7000, 12, "BTP")
+    muted = crowd[0]
+    await bot.svc.members.update(
+        (await bot.svc.members.by_telegram_id(muted.user_id)).id,
+        bot.svc.clock.now(),
+        announcements_muted=True,
+    )  # type: ignore[union-attr]
+
+    await compose(admin, "<b>Họp chi đoàn</b> lúc 8 giờ &amp; mang áo xanh")
+    await admin.click("👥 Toàn bộ đoàn viên")
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    assert "<b>12</b>" in count.html  # 12 members + the admin - the muted one
+    preview = [
+        m for m in admin.messages if m.html == "<b>Họp chi đoàn</b> lúc 8 giờ &amp; mang áo xanh"
+    ]
+    assert len(preview) == 1  # the exact message, as members will get it
+    await admin.click("✅ Gửi ngay", message_id=count.message_id)
+    report = await admin.wait_for(lambda m: "đã gửi xong." in m.text, timeout=15)
+    assert "Đã gửi: 12/12" in report.text
+
+    for person in crowd[1:]:
+        received = [m for m in person.messages if "Họp chi đoàn" in m.text]
+        assert len(received) == 1 and received[0].html.startswith("<b>Họp chi đoàn</b>")
+    assert not any("Họp chi đoàn" in m.text for m in muted.messages)
+    sent = await bot.svc.db.fetch_value(
+        "SELECT COUNT(*) FROM broadcast_recipients WHERE state = 'sent'"
+    )
+    assert sent == 12
+
+
+async def test_bad_html_is_reported_and_nothing_goes_out(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    admin = await bot.add_member(emulator.user(ADMIN_ID))
+    await say_and_read(admin, "/broadcast")
+    reply = await say_and_read(admin, "<b>Chào <i>cả nhà</b></i>")
+    assert "HTML chưa đúng" in reply.text and "chưa có tin nào được gửi" in reply.text
+    reply = await say_and_read(admin, "Xin chào <blink>")
+    assert "HTML chưa đúng" in reply.text
+    assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 0
+
+
+async def test_cadre_reaches_only_their_unit_and_members_cannot_broadcast(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    cadre = await bot.add_member(emulator.user(7100), role=Role.CADRE, unit="BYT")
+    own = await members(bot, emulator, 7110, 3, "BYT")
+    other = await members(bot, emulator, 7120, 3, "BTC")
+    await compose(cadre, "Chi đoàn Bộ Y tế sinh hoạt chiều nay")
+    audience = cadre.last_message
+    assert audience is not None and "🏢 Đoàn viên đơn vị tôi" in audience.button_texts()
+    assert "👥 Toàn bộ đoàn viên" not in audience.button_texts()
+    # a forged "everyone" press is refused and changes nothing
+    answer = await press(cadre, data="bc:aud:all", message_id=audience.message_id)
+    assert answer is not None
+    await cadre.wait_for(lambda m: "không có quyền" in m.text)
+    await cadre.click("🏢 Đoàn viên đơn vị tôi", message_id=audience.message_id)
+    count = await cadre.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    assert "<b>4</b>" in count.html  # three members and the cadre
+    await cadre.click("✅ Gửi ngay", message_id=count.message_id)
+    await cadre.wait_for(lambda m: "đã gửi xong." in m.text, timeout=15)
+    assert all(any("sinh hoạt chiều nay" in m.text for m in p.messages) for p in own)
+    assert not any(any("sinh hoạt chiều nay" in m.text for m in p.messages) for p in other)
+
+    member = own[0]
+    assert "không có quyền" in (await say_and_read(member, "/broadcast")).text
+    assert "không có quyền" in (await say_and_read(member, "/broadcasts")).text
+
+
+async def test_blocked_members_are_marked_and_skipped_until_they_come_back(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    admin = await bot.add_member(emulator.user(ADMIN_ID))
+    crowd = await members(bot, emulator, 7200, 4, "BTP")
+    crowd[0].block()
+    await compose(admin, "Lần một")
+    await admin.click("👥 Toàn bộ đoàn viên")
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    assert "<b>5</b>" in count.html
+    await admin.click("✅ Gửi ngay", message_id=count.message_id)
+    report = await admin.wait_for(lambda m: "#1 đã gửi xong." in m.text, timeout=15)
+    assert "Đã chặn bot: 1" in report.text
+    member = await bot.svc.members.by_telegram_id(7200)
+    assert member is not None and not member.reachable
+
+    await compose(admin, "Lần hai")
+    await admin.click("👥 Toàn bộ đoàn viên")
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text and "<b>4</b>" in m.html)
+    # the member unblocks the bot and says /start: reachable again
+    crowd[0].unblock()
+    await say_and_read(crowd[0], "/start")
+    member = await bot.svc.members.by_telegram_id(7200)
+    assert member is not None and member.reachable
+
+
+async def test_telegram_429_is_waited_out_and_nobody_is_lost_or_doubled(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    admin = await bot.add_member(emulator.user(ADMIN_ID))
+    crowd = await members(bot, emulator, 7300, 30, "BTP")
+    emulator.global_rate_limit = 10  # slower than the bot's 25/s: Telegram will say 429
+    await compose(admin, "Thử giới hạn tốc độ")
+    await admin.click("👥 Toàn bộ đoàn viên")
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    await admin.click("✅ Gửi ngay", message_id=count.message_id)
+    report = await admin.wait_for(lambda m: "đã gửi xong." in m.text, timeout=30)
+    assert "Đã gửi: 31/31" in report.text
+    assert emulator.stats.rate_limited > 0
+    for person in crowd:
+        assert sum("Thử giới hạn" in m.text for m in person.messages) == 1
+
+
+async def test_pause_resume_and_cancel_from_the_progress_message(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    bot.reconfigure("broadcast", rate_per_second=4.0)
+    await bot.restart()
+    admin = await bot.add_member(emulator.user(ADMIN_ID))
+    await members(bot, emulator, 7400, 40, "BTP")
+    await compose(admin, "Tin chậm")
+    await admin.click("👥 Toàn bộ đoàn viên")
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    await admin.click("✅ Gửi ngay", message_id=count.message_id)
+    progress = await admin.wait_for(lambda m: "⏸ Tạm dừng" in m.button_texts())
+    answer = await press(admin, "⏸ Tạm dừng", message_id=progress.message_id)
+    assert answer.text == "Đã tạm dừng"
+    await admin.wait_for(
+        lambda m: (
+            m.message_id == progress.message_id
+            and "▶️ Tiếp tucj" not in m.text
+            and "tạm dừng" in m.text
+        )
+    )
+    await bot.svc.broadcasts.sender.idle()  # type: ignore[union-attr]
+    paused_at = (await bot.svc.broadcasts.counts(1)).sent
+    assert paused_at < 41
+    await press(admin, "▶️ Tiếp tục", message_id=progress.message_id)
+    await admin.wait_for(lambda m: m.message_id == progress.message_id and "đang gửi" in m.text)
+    answer = await press(admin, "✖️ Huỷ gửi", message_id=progress.message_id)
+    assert answer.text == "Đã huỷ"
+    final = await admin.wait_for(lambda m: "đã bị huỷ" in m.text, timeout=15)
+    counts = await bot.svc.broadcasts.counts(1)
+    assert counts.pending > 0 and f"Chưa gửi: {counts.pending}" in final.text
+    # a cancelled broadcast cannot be resumed by a forged press
+    answer = await press(admin, data="bc:resume:1", message_id=progress.message_id)
+    assert "không ở trạng thái tạm dừng" in (answer.text or "")
+
+
+@pytest.fixture
+def clock(manual_clock: ManualClock) -> Clock:
+    return manual_clock
+
+
+async def test_scheduled_broadcast_goes_out_at_its_time_and_can_be_cancelled_before(
+    bot: BotHarness, emulator: BotApiEmulator, manual_clock: ManualClock
+) -> None:
+    admin = await bot.add_member(emulator.user(ADMIN_ID))
+    person = (await members(bot, emulator, 7500, 1, "BTP"))[0]
+    for text in ("Hẹn giờ một", "Hẹn giờ hai"):
+        await compose(admin, text)
+        mark = admin.last_message.message_id  # type: ignore[union-attr]
+        await admin.click("👥 Toàn bộ đoàn viên")
+        count = await admin.wait_for(
+            lambda m, mark=mark: "sẽ được gửi tới" in m.text and m.message_id > mark
+        )
+        admin.skip_pending()
+        await admin.click("🕒 Hẹn giờ gửi", message_id=count.message_id)
+        assert "thời điểm gửi" in (await admin.next_message()).text
+        assert "đã qua" in (await say_and_read(admin, "01/12/2026 07:00")).text  # 00:00 UTC
+        confirmed = await say_and_read(admin, "01/12/2026 09:00")  # 02:00 UTC, an hour ahead
+        assert "01/12/2026 09:00" in confirmed.text
+    await press(admin, "✖️ Huỷ gửi", message_id=confirmed.message_id)  # cancels "hai"
+    manual_clock.advance(timedelta(hours=1, minutes=1))
+    bot.svc.broadcasts.sender.wake()  # type: ignore[union-attr]
+    await person.wait_for(lambda m: "Hẹn giờ một" in m.text)
+    await admin.wait_for(lambda m: "#1 đã gửi xong." in m.text)
+    assert not any("Hẹn giờ hai" in m.text for m in person.messages)
+
+
+async def test_announcement_with_a_photo_and_caption(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    admin = await bot.add_member(emulator.user(ADMIN_ID))
+    person = (await members(bot, emulator, 7600, 1, "BTP"))[0]
+    await say_and_read(admin, "/broadcast")
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6300010000050001"
+        "0d0a2db40000000049454e44ae426082"
+    )
+    admin.skip_pending()
+    await admin.send_photo(png, caption="Ảnh hoạt động tuần qua")
+    await admin.wait_for(lambda m: "tới ai" in m.text)
+    await admin.click("👥 Toàn bộ đoàn viên")
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    await admin.click("✅ Gửi ngay", message_id=count.message_id)
+    got = await person.wait_for(lambda m: m.photo is not None)
+    assert got.caption == "Ảnh hoạt động tuần qua"
