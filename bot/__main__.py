@@ -1,4 +1,4 @@
-"""Command line: ``nhipcau run|demo|migrate|backup|import-units`` (also ``python -m bot``)."""
+"""Command line: ``nhipcau run|demo|migrate|backup|import-units|export`` (``python -m bot``)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,28 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("output", type=Path)
     units = with_config(sub.add_parser("import-units", help="add or rename units from a CSV"))
     units.add_argument("file", type=Path)
+    _add_export_parser(with_config(sub.add_parser("export", help="export data as XLSX or CSV")))
     return parser
+
+
+def _add_export_parser(export: argparse.ArgumentParser) -> None:
+    from bot.exports import ExportFormat, ExportKind
+
+    export.add_argument("kind", choices=[kind.value for kind in ExportKind])
+    export.add_argument("--activity", type=int, help="one activity (its id)")
+    export.add_argument("--campaign", type=int, help="one campaign (its id)")
+    export.add_argument("--unit", metavar="CODE", help="one unit (its code, e.g. BTP)")
+    export.add_argument("--from", dest="date_from", metavar="DATE", help="first day, 2026-01-01")
+    export.add_argument("--to", dest="date_to", metavar="DATE", help="last day, 2026-12-31")
+    export.add_argument("--format", choices=[f.value for f in ExportFormat], default="xlsx")
+    export.add_argument("--lang", choices=["vi", "en"], default=None, help="headers' language")
+    export.add_argument("-o", "--output", type=Path, default=None, help="file to write")
+
+
+async def _export(config: Config, args: argparse.Namespace) -> int:
+    from bot.cli_export import run_export_command
+
+    return await run_export_command(config, args)
 
 
 def _fail(message: str, code: int = EXIT_CONFIG) -> int:
@@ -90,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return asyncio.run(_run(config))
+        if args.command == "export":
+            return asyncio.run(_export(config, args))
         if args.command == "demo":
             from bot.demo import run_demo
 

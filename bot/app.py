@@ -12,9 +12,11 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
+    Bot,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     LinkPreviewOptions,
@@ -23,12 +25,18 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 
+from bot.broadcasts import BroadcastSender
 from bot.config import Config
+from bot.delivery import Courier, DeliverySettings
 from bot.models import Role
+from bot.reminders import ReminderScheduler
 from bot.services import Services
 from handlers import BotContext, register_handlers
+from handlers.broadcasts import TelegramProgress, TelegramTransport
 from handlers.menus import commands_for
+from handlers.reminders import TelegramReminderTransport
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +137,77 @@ async def serve(
             await updater.start_polling(
                 poll_interval=0.0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
             )
+        outboxes = await start_outboxes(app, services)
         log.info("Nhịp Cầu is running (%s) as @%s", config.telegram.mode, app.bot.username)
-        if ready is not None:
-            await ready(app)
-        await stop.wait()
-        log.info("stopping")
-        await updater.stop()
-        await app.stop()
+        try:
+            if ready is not None:
+                await ready(app)
+            await stop.wait()
+            log.info("stopping")
+        finally:
+            await outboxes.stop()
+            await updater.stop()
+            await app.stop()
+
+
+@dataclass
+class Outboxes:
+    """The senders that deliver outside a reply: broadcasts and scheduled messages."""
+
+    bot: Bot
+    broadcasts: BroadcastSender
+    reminders: ReminderScheduler
+
+    async def stop(self) -> None:
+        await self.reminders.stop()
+        await self.broadcasts.stop()
+        await self.bot.shutdown()
+
+
+async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
+    """Broadcasts and reminders pace themselves through one courier (Telegram's limit is per
+    bot), on their own Bot without PTB's rate limiter, which would cap paid broadcasts at 30/s
+    and hide 429s from them."""
+    config = services.config
+    courier = Courier(
+        DeliverySettings(
+            rate_per_second=config.broadcast.rate_per_second,
+            per_chat_interval=config.broadcast.per_chat_interval_seconds,
+        )
+    )
+    bot = Bot(
+        config.telegram.token,
+        base_url=config.telegram.api_base_url,
+        base_file_url=config.telegram.api_file_url,
+        request=HTTPXRequest(connection_pool_size=courier.settings.concurrency + 2),
+    )
+    await bot.initialize()
+
+    async def language_of(telegram_id: int) -> str:
+        member = await services.members.by_telegram_id(telegram_id)
+        return member.language if member else services.catalogue.default
+
+    broadcasts = BroadcastSender(
+        services.broadcasts.repository,
+        TelegramTransport(bot, services.catalogue, paid=config.broadcast.paid),
+        TelegramProgress(app.bot, services.catalogue, language_of),
+        services.clock,
+        courier,
+    )
+    services.broadcasts.sender = broadcasts
+    reminders = ReminderScheduler(
+        services.reminders,
+        TelegramReminderTransport(
+            bot, services.catalogue, config.bot.tz, config.bot.hours_per_day, services.clock
+        ),
+        services.clock,
+        courier,
+    )
+    services.reminders.scheduler = reminders
+    services.activities.schedule_listeners.append(reminders.wake)
+    await broadcasts.start()
+    await reminders.start()
+    return Outboxes(bot, broadcasts, reminders)
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.activities import ActivityService
+from bot.broadcasts import BroadcastService
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.exports import ExportService
 from bot.flows import FlowService
 from bot.i18n import Catalogue
+from bot.initiatives import InitiativeService
 from bot.members import MemberService
+from bot.reminders import ReminderService
+from bot.stats import StatsService
 from storage import Database
+from storage.activities import ActivityRepository
+from storage.broadcasts import BroadcastRepository
 from storage.conversations import ConversationRepository
+from storage.exports import ExportRepository
+from storage.initiatives import InitiativeRepository
 from storage.members import MemberRepository, RoleRepository
+from storage.reminders import ReminderRepository
+from storage.stats import StatsRepository
 from storage.units import UnitRepository
 
 
@@ -27,6 +39,12 @@ class Services:
     conversations: ConversationRepository
     member_service: MemberService
     flows: FlowService
+    initiatives: InitiativeService
+    activities: ActivityService
+    broadcasts: BroadcastService
+    reminders: ReminderService
+    exports: ExportService
+    stats: StatsService
 
     @classmethod
     async def open(cls, config: Config, *, clock: Clock | None = None) -> Services:
@@ -38,11 +56,13 @@ class Services:
         members = MemberRepository(db)
         roles = RoleRepository(db)
         conversations = ConversationRepository(db)
+        catalogue = Catalogue.load(config.bot.default_language)
+        tz, hours_per_day = config.bot.tz, config.bot.hours_per_day
         return cls(
             config=config,
             clock=clock,
             db=db,
-            catalogue=Catalogue.load(config.bot.default_language),
+            catalogue=catalogue,
             units=units,
             members=members,
             roles=roles,
@@ -51,6 +71,30 @@ class Services:
                 members, roles, units, conversations, clock, config.bot.admins
             ),
             flows=FlowService(conversations, clock),
+            activities=ActivityService(
+                ActivityRepository(db),
+                members,
+                units,
+                clock,
+                tz=config.bot.tz,
+                hours_per_day=config.bot.hours_per_day,
+                default_reminders=config.reminders.offsets,
+            ),
+            broadcasts=BroadcastService(BroadcastRepository(db), clock),
+            reminders=ReminderService(
+                ReminderRepository(db),
+                clock,
+                default_offsets=config.reminders.offsets,
+                digest_before=config.reminders.deadline_digest_before,
+                tz=config.bot.tz,
+            ),
+            initiatives=InitiativeService(InitiativeRepository(db), clock, config.bot.tz),
+            exports=ExportService(
+                ExportRepository(db), units, catalogue, clock, tz=tz, hours_per_day=hours_per_day
+            ),
+            stats=StatsService(
+                StatsRepository(db), ExportRepository(db), clock, tz=tz, hours_per_day=hours_per_day
+            ),
         )
 
     async def close(self) -> None:

@@ -6,7 +6,18 @@ from typing import Any
 
 from telegram.ext import Application, MessageHandler, filters
 
-from handlers import admin, common, onboarding, profile, router
+from handlers import (
+    activities,
+    admin,
+    broadcasts,
+    common,
+    exports,
+    initiatives,
+    onboarding,
+    profile,
+    reminders,
+    router,
+)
 from handlers.context import BotContext
 
 
@@ -19,6 +30,11 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> router.
     onboarding.register(app, routes)
     profile.register(app, routes)
     admin.register(app)
+    broadcasts.register(app, routes)
+    reminders.register(app)
+    activities.register(app, routes)
+    initiatives.register(app, routes)
+    exports.register(app, routes)
     private = filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, router.on_text))
     app.add_handler(MessageHandler(private & filters.CONTACT, router.on_contact))

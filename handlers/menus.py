@@ -8,10 +8,22 @@ from bot.i18n import Catalogue
 from bot.models import Role
 
 _MEMBER = ("start", "profile", "settings", "mydata", "forgetme", "cancel", "help")
+_CADRE = (
+    *_MEMBER,
+    "newactivity",
+    "manage",
+    "import",
+    "template",
+    "broadcast",
+    "broadcasts",
+    "review",
+    "export",
+    "stats",
+)
 MENU_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.MEMBER: _MEMBER,
-    Role.CADRE: _MEMBER,
-    Role.ADMIN: (*_MEMBER, "grant", "revoke", "roles"),
+    Role.CADRE: _CADRE,
+    Role.ADMIN: (*_CADRE, "grant", "revoke", "roles"),
 }
 
 

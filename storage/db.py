@@ -8,6 +8,7 @@ WAL mode lets the reader connection run alongside the writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -80,11 +81,23 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception (nothing half-written)."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            # aiosqlite runs statements on its own thread in order, whether or not the awaiting
+            # task is cancelled. A cancellation while BEGIN is queued must not leave it open
+            # behind our back: wait for it, roll it back, then let the cancellation through.
+            begin = asyncio.ensure_future(self._writer.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await begin
+                if self._writer.in_transaction:
+                    await self._writer.execute("ROLLBACK")
+                raise
             try:
                 yield self._writer
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                if self._writer.in_transaction:
+                    await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
 

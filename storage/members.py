@@ -203,3 +203,27 @@ class RoleRepository:
             "ORDER BY role, unit_id, telegram_id"
         )
         return [_grant(r) for r in rows]
+
+
+async def bulk_insert_members(db: Database, people: list[NewMember], now: datetime) -> None:
+    """Seed many members in one transaction (demo data, benchmarks, imports)."""
+    stamp = to_db_time(now)
+    await db.executemany(
+        "INSERT INTO members (telegram_id, full_name, username, unit_id, phone, email, language, "
+        "consent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                p.telegram_id,
+                p.full_name,
+                p.username,
+                p.unit_id,
+                p.phone,
+                p.email,
+                p.language,
+                to_db_time(p.consent_at),
+                stamp,
+                stamp,
+            )
+            for p in people
+        ],
+    )

@@ -1,7 +1,6 @@
 """Local Telegram Bot API emulator: an HTTP server PTB can poll, a test client and a web chat."""
 
 from bot.emulator.chats import EmulatedChat, EmulatedGroup, EmulatedUser
-from bot.telegram_html import HtmlParseError, ParsedText, parse_html
 from bot.emulator.models import (
     ApiError,
     BotMessage,
@@ -13,6 +12,7 @@ from bot.emulator.models import (
     Persona,
 )
 from bot.emulator.server import BotApiEmulator
+from bot.telegram_html import HtmlParseError, ParsedText, parse_html
 
 __all__ = [
     "ApiError",

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.telegram_html import utf16_len
 from bot.emulator.models import BotMessage, CallbackAnswer, KeyboardButton
+from bot.telegram_html import utf16_len
 
 if TYPE_CHECKING:
     from bot.emulator.server import BotApiEmulator

@@ -34,7 +34,6 @@ import aiohttp
 from aiohttp import web
 
 from bot.emulator.chats import EmulatedChat, EmulatedGroup, EmulatedUser
-from bot.telegram_html import HtmlParseError, ParsedText, parse_html, plain_text
 from bot.emulator.models import (
     ApiError,
     BotMessage,
@@ -46,6 +45,7 @@ from bot.emulator.models import (
     Persona,
     bad_request,
 )
+from bot.telegram_html import HtmlParseError, ParsedText, parse_html, plain_text
 
 __all__ = ["BotApiEmulator"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,6 +102,13 @@ class BotHarness:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    def reconfigure(self, section: str, **values: object) -> None:
+        """Change config values (takes effect at the next start or restart)."""
+        current = getattr(self.config, section)
+        self.config = dataclasses.replace(
+            self.config, **{section: dataclasses.replace(current, **values)}
+        )
 
     async def unit_id(self, code: str) -> int:
         unit = await self.svc.units.get_by_code(code)

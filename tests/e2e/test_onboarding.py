@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 
-
 from bot.emulator import BotApiEmulator, EmulatedUser
 from bot.logging_setup import configure_logging
 from tests.e2e.conftest import BotHarness

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -151,3 +152,24 @@ def test_cli_backup_and_import_units(tmp_path: Path) -> None:
     broken = cli("import-units", str(units_csv))
     assert broken.returncode == 2
     assert "expected two columns" in broken.stderr
+
+
+async def test_a_transaction_cancelled_midway_leaves_the_database_usable(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "db.sqlite3")
+    units = UnitRepository(db)
+    started = asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO units (code, name, name_folded) VALUES ('X', 'X', 'x')")
+            started.set()
+            await asyncio.Event().wait()  # cancelled here, inside the transaction
+
+    task = asyncio.create_task(slow_writer())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await units.upsert_many([("A", "Đơn vị A")])
+    assert [u.code for u in await units.all()] == ["A"]  # the cancelled insert is gone
+    await db.close()

@@ -1,0 +1,1310 @@
+"""Exports (SPEC 2.6): registrations, attendance and hours, members, initiatives with their
+history and broadcast reports, as XLSX or CSV files written while the rows stream in.
+
+Knows nothing of Telegram: the chat handler and the command line both call ``ExportService.run``
+with an ``Actor`` and get files on disk back. Rows come from ``storage.exports`` in chunks; the
+writers here turn them into typed cells, so memory stays flat however many rows there are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import enum
+import html
+import json
+import re
+import sqlite3
+import zipfile
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO, Any, Protocol
+from zoneinfo import ZoneInfo
+
+import xlsxwriter
+
+from bot.access import Action, Actor, NotAllowed, authorize
+from bot.clock import Clock
+from bot.i18n import Catalogue
+from bot.members import InvalidInput
+from storage.exports import ExportRepository, Query, QuestionColumn, RowFilter
+from storage.units import UnitRepository
+
+# Telegram bots may upload documents up to 50 MB; keep a margin for the multipart envelope.
+TELEGRAM_UPLOAD_LIMIT = 49 * 1024 * 1024
+XLSX_MAX_ROWS = 1_048_576  # Excel's limit per sheet, header included
+XLSX_MAX_TEXT = 32_767  # Excel's limit per cell
+WIDTH_SAMPLE = 500  # rows looked at to size the columns
+DATE_FORMAT = "dd/mm/yyyy hh:mm"
+PICKER_LIMIT = 20
+
+# Datetimes are in local time (aware or naive); writers use their wall-clock fields.
+Cell = str | int | float | datetime | None
+
+
+class ExportKind(enum.StrEnum):
+    REGISTRATIONS = "registrations"
+    ATTENDANCE = "attendance"
+    MEMBERS = "members"
+    INITIATIVES = "initiatives"
+    BROADCASTS = "broadcasts"
+
+
+class ExportFormat(enum.StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"
+
+
+class ScopeKind(enum.StrEnum):
+    ALL = "all"  # for a cadre: their unit
+    ACTIVITY = "activity"
+    CAMPAIGN = "campaign"
+    UNIT = "unit"
+    DATES = "dates"
+
+
+SCOPES: dict[ExportKind, tuple[ScopeKind, ...]] = {
+    ExportKind.REGISTRATIONS: tuple(ScopeKind),
+    ExportKind.ATTENDANCE: tuple(ScopeKind),
+    ExportKind.MEMBERS: (ScopeKind.ALL, ScopeKind.CAMPAIGN, ScopeKind.UNIT, ScopeKind.DATES),
+    ExportKind.INITIATIVES: (ScopeKind.ALL, ScopeKind.UNIT, ScopeKind.DATES),
+    ExportKind.BROADCASTS: (ScopeKind.ALL, ScopeKind.UNIT, ScopeKind.DATES),
+}
+
+
+class ColumnType(enum.Enum):
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    DATETIME = "datetime"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportScope:
+    """What the rows are about; unset parts do not filter. Dates are local, inclusive."""
+
+    activity_id: int | None = None
+    campaign_id: int | None = None
+    unit_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @property
+    def kinds(self) -> set[ScopeKind]:
+        used = set()
+        if self.activity_id is not None:
+            used.add(ScopeKind.ACTIVITY)
+        if self.campaign_id is not None:
+            used.add(ScopeKind.CAMPAIGN)
+        if self.unit_id is not None:
+            used.add(ScopeKind.UNIT)
+        if self.date_from is not None or self.date_to is not None:
+            used.add(ScopeKind.DATES)
+        return used
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    kind: ExportKind
+    scope: ExportScope
+    format: ExportFormat
+    language: str = "vi"
+
+
+@dataclass(frozen=True, slots=True)
+class TableCount:
+    name: str
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    files: tuple[Path, ...]  # what to hand over: one file, a zip, or the parts of a split zip
+    filename: str  # the export's own name (before any zipping)
+    scope_text: str
+    tables: tuple[TableCount, ...]
+    packing: str | None = None  # None | "zip" | "split"
+
+    @property
+    def rows(self) -> int:
+        return self.tables[0].rows if self.tables else 0
+
+    @property
+    def empty(self) -> bool:
+        return self.rows == 0
+
+
+# --- cells ----------------------------------------------------------------------------------
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A spreadsheet must never read a cell as a formula (CSV/formula injection): text that
+    starts like one gets a leading single quote, as OWASP recommends. Numbers are not text
+    and are never touched, so a negative number stays a number."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def local_time(text: str | None, tz: ZoneInfo) -> datetime | None:
+    """A stored UTC instant in local time (aware): spreadsheets get its wall-clock time."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text).astimezone(tz)
+
+
+CACHE_SIZE = 4096
+
+
+class LocalTimes:
+    """``local_time`` for a whole export: an instant repeated on many rows (an activity's
+    start) is converted once. The cache is bounded, so memory stays flat."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self._tz = tz
+        self._cache: dict[str, datetime] = {}
+
+    def __call__(self, text: str | None) -> datetime | None:
+        if not text:
+            return None
+        found = self._cache.get(text)
+        if found is None:
+            found = datetime.fromisoformat(text).astimezone(self._tz)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[text] = found
+        return found
+
+
+def parse_day(text: str) -> date:
+    """``2026-12-31`` or ``31/12/2026``; InvalidInput otherwise."""
+    cleaned = text.strip()
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(cleaned, pattern).date()
+        except ValueError:
+            continue
+    raise InvalidInput("exports.dates_invalid")
+
+
+def check_range(date_from: date | None, date_to: date | None) -> None:
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise InvalidInput("exports.dates_reversed")
+
+
+def parse_date_range(text: str) -> tuple[date, date]:
+    """Two dates typed in one message: ``01/01/2026 - 31/12/2026`` (any separator)."""
+    found = re.findall(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{4}", text)
+    if len(found) != 2:
+        raise InvalidInput("exports.dates_invalid")
+    date_from, date_to = parse_day(found[0]), parse_day(found[1])
+    check_range(date_from, date_to)
+    return date_from, date_to
+
+
+def _display_width(value: Cell) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, str):
+        return max((len(line) for line in value.split("\n")), default=0)
+    return len(str(value))
+
+
+def column_widths(headers: Sequence[str], sample: Iterable[Sequence[Cell]]) -> list[float]:
+    """Widths (in characters) that fit the header and the sample, within reason."""
+    widest = [len(h) for h in headers]
+    for row in sample:
+        for index, value in enumerate(row[: len(widest)]):
+            width = _display_width(value)
+            if width > widest[index]:
+                widest[index] = width
+    return [float(min(max(w + 2, 8), 60)) for w in widest]
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    type: ColumnType
+    total: bool = False  # summed on the summary sheet
+
+
+Mapper = Callable[[sqlite3.Row], list[Cell]]
+
+
+@dataclass
+class TablePlan:
+    name: str  # sheet name (and CSV file name part)
+    slug: str
+    columns: list[Column]
+    query: Query
+    mapper: Mapper
+
+
+@dataclass
+class _TableState:
+    plan: TablePlan
+    rows: int = 0
+    totals: dict[int, float] = field(default_factory=dict)
+
+
+class TableSink(Protocol):
+    def start_table(self, plan: TablePlan) -> None: ...
+
+    def write_rows(self, rows: list[list[Cell]]) -> None: ...
+
+    def end_table(self, rows: int, note: str | None) -> None: ...
+
+    def close(self, summary: Summary) -> list[Path]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    title: str
+    lines: list[tuple[str, Cell]]
+    labels: dict[str, str]  # "table", "rows" headers
+    tables: list[tuple[str, int]]
+    note: str | None
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+
+
+def _xml_text(text: str) -> str:
+    if len(text) > XLSX_MAX_TEXT:
+        text = text[:XLSX_MAX_TEXT]
+    if text.isprintable() and not ("&" in text or "<" in text or ">" in text or "_x" in text):
+        return text  # the common case, decided by C string methods alone
+    if _XML_SPECIAL.search(text):
+        # Excel reads _xHHHH_ as an escaped character: escape a literal one first.
+        text = re.sub(r"_(x[0-9A-Fa-f]{4}_)", r"_x005F_\1", text)
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return text
+
+
+def excel_serial(moment: datetime) -> float:
+    """Excel's date number for a naive local datetime (days since 1899-12-30)."""
+    seconds = moment.hour * 3600 + moment.minute * 60 + moment.second
+    return moment.toordinal() - _EXCEL_EPOCH + seconds / 86400
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+class XlsxSink:
+    """One sheet per table plus a summary sheet, with XlsxWriter in ``constant_memory`` mode.
+
+    XlsxWriter's own per-cell path costs a few microseconds a cell (type dispatch, dimension
+    checks, a namedtuple, generic XML helpers), which makes a 90,000-row export ~15x slower
+    than a stdlib CSV dump. So data rows are serialised here, in the exact ``<row>/<c>``
+    markup XlsxWriter itself writes in constant_memory mode, straight into the sheet's row
+    file; XlsxWriter still owns everything else (styles, sheet views, filters, widths,
+    packaging). When those internals are missing (another XlsxWriter version), it falls back
+    to the public ``write_*`` calls: slower, same file.
+    """
+
+    def __init__(self, path: Path, *, fast: bool = True) -> None:
+        self._path = path
+        self._book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "tmpdir": str(path.parent),
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "remove_timezone": True,  # local wall-clock time, as Excel has no zones
+            },
+        )
+        self._book.use_zip64()
+        self._bold = self._book.add_format({"bold": True})
+        self._date = self._book.add_format({"num_format": DATE_FORMAT})
+        self._decimal = self._book.add_format({"num_format": "0.00"})
+        self._summary = self._book.add_worksheet(self._safe_name("_"))  # renamed at close
+        self._fast = fast
+        self._sheet: Any = None
+        self._plan: TablePlan | None = None
+        self._row = 0
+        self._sheet_no = 0
+        self._sized = False
+        self._letters: list[str] = []
+        self._styles: list[str] = []
+        self._first_sheet: Any = None
+
+    @staticmethod
+    def _safe_name(name: str) -> str:
+        cleaned = re.sub(r"[\[\]:*?/\\]", " ", name).strip("'") or "Sheet"
+        return cleaned[:31]
+
+    def _new_sheet(self) -> None:
+        assert self._plan is not None
+        self._sheet_no += 1
+        suffix = f" ({self._sheet_no})" if self._sheet_no > 1 else ""
+        name = self._safe_name(self._plan.name[: 31 - len(suffix)] + suffix)
+        self._sheet = self._book.add_worksheet(name)
+        if self._first_sheet is None:
+            self._first_sheet = self._sheet
+        self._sheet.freeze_panes(1, 0)
+        self._row = 0
+        self._sized = False
+        self._fast_ok = self._fast and hasattr(self._sheet, "row_data_fh")
+        self._write_header()
+
+    def start_table(self, plan: TablePlan) -> None:
+        self._plan = plan
+        self._sheet_no = 0
+        n = len(plan.columns)
+        self._letters = [_column_letters(i) for i in range(n)]
+        styles = []
+        for column in plan.columns:
+            if column.type is ColumnType.DATETIME:
+                styles.append(f' s="{self._date._get_xf_index()}"')
+            elif column.type is ColumnType.DECIMAL:
+                styles.append(f' s="{self._decimal._get_xf_index()}"')
+            else:
+                styles.append("")
+        self._styles = styles
+        self._new_sheet()
+
+    def _write_header(self) -> None:
+        assert self._plan is not None
+        headers = [neutralise(c.header) for c in self._plan.columns]
+        if self._fast_ok:
+            bold = f' s="{self._bold._get_xf_index()}"'
+            self._sheet.row_data_fh.write(
+                '<row r="1">'
+                + "".join(
+                    f'<c r="{self._letters[i]}1"{bold} t="inlineStr"><is><t>{_xml_text(h)}</t>'
+                    "</is></c>"
+                    for i, h in enumerate(headers)
+                )
+                + "</row>"
+            )
+        else:
+            for col, header in enumerate(headers):
+                self._sheet.write_string(0, col, header, self._bold)
+        self._row = 1
+
+    def write_rows(self, rows: list[list[Cell]]) -> None:
+        assert self._plan is not None
+        while rows:
+            room = XLSX_MAX_ROWS - self._row
+            if room <= 0:
+                self._finish_sheet(None)
+                self._new_sheet()
+                continue
+            batch, rows = rows[:room], rows[room:]
+            if not self._sized:
+                self._size_columns(batch[:WIDTH_SAMPLE])
+            if self._fast_ok:
+                self._write_fast(batch)
+            else:
+                self._write_public(batch)
+
+    def _size_columns(self, sample: list[list[Cell]]) -> None:
+        assert self._plan is not None
+        headers = [c.header for c in self._plan.columns]
+        for col, width in enumerate(column_widths(headers, sample)):
+            self._sheet.set_column(col, col, width)
+        self._sized = True
+
+    def _write_fast(self, rows: list[list[Cell]]) -> None:
+        letters, styles = self._letters, self._styles
+        out: list[str] = []
+        append = out.append
+        number = self._row + 1  # XML rows count from 1
+        for row in rows:
+            append(f'<row r="{number}">')
+            for col, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                kind = type(value)
+                if kind is str:
+                    text: str = value  # type: ignore[assignment]
+                    if text.startswith(_FORMULA_STARTS):
+                        text = "'" + text
+                    text = _xml_text(text)
+                    space = ' xml:space="preserve"' if text[0] in " \n" or text[-1] in " \n" else ""
+                    append(
+                        f'<c r="{letters[col]}{number}"{styles[col]} t="inlineStr"><is>'
+                        f"<t{space}>{text}</t></is></c>"
+                    )
+                elif kind is int or kind is float:
+                    if kind is float and not (-1e308 < value < 1e308):  # type: ignore[operator]
+                        continue  # NaN or infinity: Excel has no such number
+                    append(f'<c r="{letters[col]}{number}"{styles[col]}><v>{value!r}</v></c>')
+                elif kind is datetime:
+                    serial = excel_serial(value)  # type: ignore[arg-type]
+                    append(f'<c r="{letters[col]}{number}"{styles[col]}><v>{serial!r}</v></c>')
+                else:  # bool and anything unexpected: as text
+                    text = _xml_text(str(value))
+                    append(
+                        f'<c r="{letters[col]}{number}"{styles[col]} t="inlineStr"><is>'
+                        f"<t>{text}</t></is></c>"
+                    )
+            append("</row>")
+            number += 1
+        self._sheet.row_data_fh.write("".join(out))
+        self._row = number - 1
+
+    def _write_public(self, rows: list[list[Cell]]) -> None:
+        sheet = self._sheet
+        for row in rows:
+            for col, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, str):
+                    sheet.write_string(self._row, col, neutralise(value)[:XLSX_MAX_TEXT])
+                elif isinstance(value, datetime):
+                    sheet.write_datetime(self._row, col, value, self._date)
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    fmt = self._decimal if isinstance(value, float) else None
+                    sheet.write_number(self._row, col, value, fmt)
+                else:
+                    sheet.write_string(self._row, col, str(value))
+            self._row += 1
+
+    def _finish_sheet(self, note: str | None) -> None:
+        assert self._plan is not None
+        n = len(self._plan.columns)
+        if note is not None:
+            if self._fast_ok:
+                self._sheet.row_data_fh.write(
+                    f'<row r="{self._row + 1}"><c r="A{self._row + 1}" t="inlineStr"><is>'
+                    f"<t>{_xml_text(neutralise(note))}</t></is></c></row>"
+                )
+            else:
+                self._sheet.write_string(self._row, 0, neutralise(note))
+            self._row += 1
+        if self._fast_ok:
+            # The rows went around XlsxWriter's bookkeeping: tell it what the sheet holds.
+            sheet = self._sheet
+            sheet.dim_rowmin, sheet.dim_rowmax = 0, self._row - 1
+            sheet.dim_colmin, sheet.dim_colmax = 0, n - 1
+            sheet.previous_row = self._row - 1
+        if not self._sized:
+            self._size_columns([])
+        last_data_row = max(self._row - 1 - (1 if note else 0), 0)
+        self._sheet.autofilter(0, 0, last_data_row, n - 1)
+
+    def end_table(self, rows: int, note: str | None) -> None:
+        self._finish_sheet(note)
+
+    def close(self, summary: Summary) -> list[Path]:
+        sheet = self._summary
+        sheet.name = self._safe_name(summary.labels["sheet"])
+        sheet.write_string(0, 0, neutralise(summary.title), self._bold)
+        row = 2
+        for label, value in summary.lines:
+            sheet.write_string(row, 0, neutralise(label), self._bold)
+            self._write_value(sheet, row, 1, value)
+            row += 1
+        row += 1
+        sheet.write_string(row, 0, summary.labels["table"], self._bold)
+        sheet.write_string(row, 1, summary.labels["rows"], self._bold)
+        for name, count in summary.tables:
+            row += 1
+            sheet.write_string(row, 0, neutralise(name))
+            sheet.write_number(row, 1, count)
+        if summary.note:
+            sheet.write_string(row + 2, 0, neutralise(summary.note))
+        sheet.set_column(0, 0, 32)
+        sheet.set_column(1, 1, 40)
+        if self._first_sheet is not None:
+            self._first_sheet.activate()
+        self._book.close()
+        return [self._path]
+
+    def _write_value(self, sheet: Any, row: int, col: int, value: Cell) -> None:
+        if isinstance(value, str):
+            sheet.write_string(row, col, neutralise(value))
+        elif isinstance(value, datetime):
+            sheet.write_datetime(row, col, value, self._date)
+        elif isinstance(value, int | float):
+            sheet.write_number(row, col, value, self._decimal if isinstance(value, float) else None)
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def _csv_cell(value: Cell) -> str | int | float:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    if isinstance(value, datetime):
+        return value.isoformat(" ", "minutes")[:16]
+    return value
+
+
+class CsvSink:
+    """UTF-8 with BOM (so Excel picks the encoding), comma, RFC 4180 quoting via ``csv``.
+    One file per table; several tables travel together in one zip."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._files: list[Path] = []
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+
+    def start_table(self, plan: TablePlan) -> None:
+        target = self._path.with_name(f"{self._path.stem}_{plan.slug}.csv")
+        self._files.append(target)
+        self._handle = target.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._handle, lineterminator="\r\n")
+        self._writer.writerow([neutralise(c.header) for c in plan.columns])
+
+    def write_rows(self, rows: list[list[Cell]]) -> None:
+        cell = _csv_cell
+        self._writer.writerows([[cell(v) for v in row] for row in rows])
+
+    def end_table(self, rows: int, note: str | None) -> None:
+        if note is not None:
+            self._writer.writerow([neutralise(note)])
+        assert self._handle is not None
+        self._handle.close()
+        self._handle = None
+
+    def close(self, summary: Summary) -> list[Path]:
+        if self._handle is not None:
+            self._handle.close()
+        if len(self._files) == 1:
+            self._files[0].replace(self._path)
+            return [self._path]
+        archive = self._path.with_suffix(".zip")
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for file in self._files:
+                bundle.write(file, file.name)
+                file.unlink()
+        return [archive]
+
+
+# --- packing for Telegram ---------------------------------------------------------------------
+
+
+def pack_for_upload(path: Path, limit: int) -> tuple[list[Path], str | None]:
+    """Files over ``limit`` bytes are zipped; if the zip is still too big (an XLSX is
+    already compressed), it is cut into numbered parts ``.zip.001``… that 7-Zip and WinRAR
+    open directly (or ``cat`` joins)."""
+    if path.stat().st_size <= limit:
+        return [path], None
+    archive = path.with_name(path.name + ".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as bundle:
+        bundle.write(path, path.name)
+    if archive.stat().st_size <= limit:
+        return [archive], "zip"
+    parts: list[Path] = []
+    with archive.open("rb") as source:
+        number = 1
+        while chunk := source.read(limit):
+            part = archive.with_name(f"{archive.name}.{number:03d}")
+            part.write_bytes(chunk)
+            parts.append(part)
+            number += 1
+    archive.unlink()
+    return parts, "split"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+# --- the service ----------------------------------------------------------------------------
+
+Progress = Callable[[int, int], None]
+
+
+class _PersonQueue:
+    """One export at a time per person: a second request waits for the first (queued, not
+    run side by side); the very same request while one is in flight is refused (doubled)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+        self._requests: dict[int, set[ExportRequest]] = {}
+
+    def busy(self, person: int) -> bool:
+        return self._users.get(person, 0) > 0
+
+    @contextlib.asynccontextmanager
+    async def turn(self, person: int, request: ExportRequest) -> AsyncIterator[None]:
+        in_flight = self._requests.setdefault(person, set())
+        if request in in_flight:
+            raise InvalidInput("exports.already_running")
+        in_flight.add(request)
+        lock = self._locks.setdefault(person, asyncio.Lock())
+        self._users[person] = self._users.get(person, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            in_flight.discard(request)
+            self._users[person] -= 1
+            if self._users[person] == 0:  # nobody waiting: forget the person
+                del self._users[person], self._locks[person], self._requests[person]
+
+
+class ExportService:
+    def __init__(
+        self,
+        repository: ExportRepository,
+        units: UnitRepository,
+        catalogue: Catalogue,
+        clock: Clock,
+        *,
+        tz: ZoneInfo,
+        hours_per_day: float,
+    ) -> None:
+        self._repo = repository
+        self._units = units
+        self._catalogue = catalogue
+        self._clock = clock
+        self._tz = tz
+        self._hours_per_day = hours_per_day
+        self._queue = _PersonQueue()
+
+    # --- what may be asked -----------------------------------------------------------------
+
+    def busy(self, person: int) -> bool:
+        return self._queue.busy(person)
+
+    @staticmethod
+    def may_export(actor: Actor) -> bool:
+        return actor.is_admin or (actor.is_cadre and actor.cadre_unit_id is not None)
+
+    async def activities_to_pick(self, actor: Actor) -> list[tuple[int, str]]:
+        unit = None if actor.is_admin else actor.cadre_unit_id
+        choices = await self._repo.recent_activities(unit, PICKER_LIMIT)
+        return [(c.id, f"{c.title} ({self._local_day(c.starts_at)})") for c in choices]
+
+    async def campaigns_to_pick(self, actor: Actor) -> list[tuple[int, str]]:
+        unit = None if actor.is_admin else actor.cadre_unit_id
+        return [(c.id, c.title) for c in await self._repo.recent_campaigns(unit, PICKER_LIMIT)]
+
+    def _local_day(self, stored: str) -> str:
+        moment = local_time(stored, self._tz)
+        return moment.strftime("%d/%m/%Y") if moment else ""
+
+    async def check(self, actor: Actor, kind: ExportKind, scope: ExportScope) -> RowFilter:
+        """Refuse what the actor may not see (NotAllowed) or what makes no sense
+        (InvalidInput); return the row filter, narrowed to a cadre's unit."""
+        if not self.may_export(actor):
+            raise NotAllowed()
+        unsupported = scope.kinds - set(SCOPES[kind])
+        if unsupported:
+            raise InvalidInput("exports.scope_unsupported")
+        check_range(scope.date_from, scope.date_to)
+        unit_id = scope.unit_id
+        if unit_id is not None and await self._units.get(unit_id) is None:
+            raise InvalidInput("exports.unit_missing")
+        if scope.activity_id is not None:
+            activity_unit = await self._repo.activity_unit(scope.activity_id)
+            if activity_unit is None:
+                raise InvalidInput("exports.activity_missing")
+            if not actor.is_admin:
+                authorize(actor, Action.MANAGE_UNIT, unit_id=activity_unit)
+        if scope.campaign_id is not None:
+            campaign = await self._repo.campaign(scope.campaign_id)
+            if campaign is None:
+                raise InvalidInput("exports.campaign_missing")
+            if not actor.is_admin and campaign[1] is not None:
+                authorize(actor, Action.MANAGE_UNIT, unit_id=campaign[1])
+        if not actor.is_admin:
+            if unit_id is not None:
+                authorize(actor, Action.MANAGE_UNIT, unit_id=unit_id)
+            unit_id = actor.cadre_unit_id
+        start = end = None
+        if scope.date_from is not None:
+            start = datetime.combine(scope.date_from, time(), self._tz)
+        if scope.date_to is not None:
+            end = datetime.combine(scope.date_to + timedelta(days=1), time(), self._tz)
+        return RowFilter(scope.activity_id, scope.campaign_id, unit_id, start, end)
+
+    # --- naming ----------------------------------------------------------------------------
+
+    def _text(self, language: str, key: str, **params: Any) -> str:
+        return self._catalogue.plain(language, key, **params)
+
+    async def filename(self, request: ExportRequest, flt: RowFilter) -> str:
+        """``dang-ky_hoat-dong-12_2026-11-27.xlsx``: what, which scope, the local date."""
+        lang, scope = request.language, request.scope
+        parts = [_slug(self._text(lang, f"exports.file.{request.kind.value}"))]
+        if scope.activity_id is not None:
+            parts.append(_slug(self._text(lang, "exports.file.activity", id=scope.activity_id)))
+        if scope.campaign_id is not None:
+            parts.append(_slug(self._text(lang, "exports.file.campaign", id=scope.campaign_id)))
+        if flt.unit_id is not None:
+            unit = await self._units.get(flt.unit_id)
+            code = unit.code if unit else str(flt.unit_id)
+            parts.append(_slug(self._text(lang, "exports.file.unit", code=code)))
+        if scope.date_from is not None or scope.date_to is not None:
+            start = scope.date_from.isoformat() if scope.date_from else ""
+            end = scope.date_to.isoformat() if scope.date_to else ""
+            parts.append(f"{start}--{end}")
+        if len(parts) == 1:
+            parts.append(_slug(self._text(lang, "exports.file.all")))
+        today = self._clock.now().astimezone(self._tz).date().isoformat()
+        return f"{'_'.join(parts)}_{today}.{request.format.value}"
+
+    async def describe_scope(self, request: ExportRequest, flt: RowFilter) -> str:
+        lang, scope = request.language, request.scope
+        pieces: list[str] = []
+        if scope.activity_id is not None:
+            title = await self._repo.activity_title(scope.activity_id) or ""
+            pieces.append(
+                self._text(lang, "exports.scope_text.activity", id=scope.activity_id, title=title)
+            )
+        if scope.campaign_id is not None:
+            campaign = await self._repo.campaign(scope.campaign_id)
+            pieces.append(
+                self._text(
+                    lang, "exports.scope_text.campaign", name=campaign[0] if campaign else ""
+                )
+            )
+        if flt.unit_id is not None:
+            unit = await self._units.get(flt.unit_id)
+            if unit is not None:
+                pieces.append(
+                    self._text(lang, "exports.scope_text.unit", code=unit.code, name=unit.name)
+                )
+        if scope.date_from is not None or scope.date_to is not None:
+            pieces.append(
+                self._text(
+                    lang,
+                    "exports.scope_text.dates",
+                    start=scope.date_from.strftime("%d/%m/%Y") if scope.date_from else "…",
+                    end=scope.date_to.strftime("%d/%m/%Y") if scope.date_to else "…",
+                )
+            )
+        return "; ".join(pieces) or self._text(lang, "exports.scope_text.all")
+
+    # --- the tables of each kind -----------------------------------------------------------
+
+    async def plan(self, request: ExportRequest, flt: RowFilter) -> list[TablePlan]:
+        lang = request.language
+        local = LocalTimes(self._tz)
+        hpd = self._hours_per_day
+
+        def col(key: str, kind: ColumnType = ColumnType.TEXT, total: bool = False) -> Column:
+            return Column(self._text(lang, f"exports.col.{key}"), kind, total)
+
+        def labels(prefix: str, values: Iterable[str]) -> dict[str, str]:
+            return {v: self._text(lang, f"{prefix}.{v}") for v in values}
+
+        forgotten = self._text(lang, "exports.forgotten_member")
+
+        def person(name: str | None, deleted_at: str | None) -> str:
+            return forgotten if deleted_at else (name or "")
+
+        def sheet(key: str) -> tuple[str, str]:
+            return self._text(lang, f"exports.sheet.{key}"), self._text(lang, f"exports.file.{key}")
+
+        text, integer, decimal, when = (
+            ColumnType.TEXT,
+            ColumnType.INTEGER,
+            ColumnType.DECIMAL,
+            ColumnType.DATETIME,
+        )
+        kind = request.kind
+        if kind is ExportKind.REGISTRATIONS:
+            status = labels("exports.status", ("confirmed", "waitlisted", "cancelled"))
+            questions = await self._repo.questions(flt)
+            prompts, slots = _question_columns(questions)
+            base = [
+                col("registration_id", integer),
+                col("activity_id", integer),
+                col("activity"),
+                col("organiser"),
+                col("campaign"),
+                col("starts_at", when),
+                col("member"),
+                col("unit_code"),
+                col("unit_name"),
+                col("phone"),
+                col("email"),
+                col("status"),
+                col("waitlist_position", integer),
+                col("registered_at", when),
+                col("attended_at", when),
+                col("hours", decimal, total=True),
+                col("person_days", decimal, total=True),
+            ]
+            extra = [Column(prompt, text) for prompt in prompts]
+            width = len(prompts)
+            parsed: dict[tuple[int, str], tuple[tuple[int, str], ...]] = {}
+
+            def registration(r: sqlite3.Row) -> list[Cell]:
+                cells: list[Cell] = [
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    local(r[5]),
+                    person(r[6], r[7]),
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                    status.get(r[12], r[12]),
+                    r[13],
+                    local(r[14]),
+                    local(r[15]),
+                    r[16],
+                    round(r[17], 3),
+                ]
+                if width:
+                    answers: list[Cell] = [None] * width
+                    raw = r[18]
+                    if raw and raw != "{}":
+                        # The same answers ({"1": "M"}) come back on many rows: parse once.
+                        placed = parsed.get((r[1], raw))
+                        if placed is None:
+                            where = slots.get(r[1], {})
+                            placed = tuple(
+                                (index, str(answer))
+                                for position, answer in json.loads(raw).items()
+                                if (index := where.get(int(position))) is not None
+                            )
+                            if len(parsed) >= CACHE_SIZE:
+                                parsed.clear()
+                            parsed[(r[1], raw)] = placed
+                        for index, answer in placed:
+                            answers[index] = answer
+                    cells.extend(answers)
+                return cells
+
+            name, slug = sheet("registrations")
+            query = self._repo.registrations(flt, hpd)
+            return [TablePlan(name, slug, base + extra, query, registration)]
+
+        if kind is ExportKind.ATTENDANCE:
+            methods = labels("exports.method", ("qr", "cadre", "walk_in"))
+
+            def attendance(r: sqlite3.Row) -> list[Cell]:
+                method = "walk_in" if r[10] else ("qr" if r[11] else "cadre")
+                return [
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    local(r[4]),
+                    person(r[5], r[6]),
+                    r[7],
+                    r[8],
+                    local(r[9]),
+                    methods[method],
+                    r[12],
+                    round(r[13], 3),
+                ]
+
+            def totals(r: sqlite3.Row) -> list[Cell]:
+                return [r[0], person(r[1], r[2]), r[3], r[4], r[5], r[6], round(r[7], 3)]
+
+            name, slug = sheet("attendance")
+            totals_name, totals_slug = sheet("attendance_totals")
+            return [
+                TablePlan(
+                    name,
+                    slug,
+                    [
+                        col("activity_id", integer),
+                        col("activity"),
+                        col("organiser"),
+                        col("campaign"),
+                        col("starts_at", when),
+                        col("member"),
+                        col("unit_code"),
+                        col("unit_name"),
+                        col("attended_at", when),
+                        col("method"),
+                        col("hours", decimal, total=True),
+                        col("person_days", decimal, total=True),
+                    ],
+                    self._repo.attendance(flt, hpd),
+                    attendance,
+                ),
+                TablePlan(
+                    totals_name,
+                    totals_slug,
+                    [
+                        col("member_id", integer),
+                        col("member"),
+                        col("unit_code"),
+                        col("unit_name"),
+                        col("activities_attended", integer),
+                        col("hours", decimal),
+                        col("person_days", decimal),
+                    ],
+                    self._repo.attendance_totals(flt, hpd),
+                    totals,
+                ),
+            ]
+
+        if kind is ExportKind.MEMBERS:
+
+            def member(r: sqlite3.Row) -> list[Cell]:
+                return [
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    local(r[8]),
+                    local(r[9]),
+                    r[10],
+                    r[11],
+                    round(r[12], 3),
+                ]
+
+            name, slug = sheet("members")
+            return [
+                TablePlan(
+                    name,
+                    slug,
+                    [
+                        col("member_id", integer),
+                        col("member"),
+                        col("username"),
+                        col("unit_code"),
+                        col("unit_name"),
+                        col("phone"),
+                        col("email"),
+                        col("language"),
+                        col("consent_at", when),
+                        col("joined_at", when),
+                        col("activities_attended", integer, total=True),
+                        col("hours", decimal, total=True),
+                        col("person_days", decimal, total=True),
+                    ],
+                    self._repo.members(flt, hpd),
+                    member,
+                )
+            ]
+
+        if kind is ExportKind.INITIATIVES:
+            fields = labels(
+                "exports.field",
+                ("digital", "administrative", "professional", "research", "community", "other"),
+            )
+            statuses = labels(
+                "exports.initiative_status",
+                (
+                    "draft",
+                    "submitted",
+                    "in_review",
+                    "needs_revision",
+                    "accepted",
+                    "rejected",
+                    "recognised",
+                    "withdrawn",
+                ),
+            )
+            levels = labels("exports.recognition", ("unit", "bloc"))
+            roles = labels("exports.role", ("author", "unit_cadre", "admin"))
+
+            def initiative(r: sqlite3.Row) -> list[Cell]:
+                return [
+                    r[0],
+                    r[1],
+                    fields.get(r[2], r[2]) if r[2] else None,
+                    person(r[3], r[4]),
+                    r[5],
+                    r[6],
+                    r[7],
+                    statuses.get(r[8], r[8]),
+                    levels.get(r[9], r[9]) if r[9] else None,
+                    r[10],
+                    r[11],
+                    r[12],
+                    r[13],
+                    local(r[14]),
+                    local(r[15]),
+                    local(r[16]),
+                ]
+
+            def history(r: sqlite3.Row) -> list[Cell]:
+                return [
+                    r[0],
+                    r[1],
+                    local(r[2]),
+                    person(r[3], r[4]) if r[3] is not None else None,
+                    roles.get(r[5], r[5]),
+                    statuses.get(r[6], r[6]),
+                    statuses.get(r[7], r[7]),
+                    r[8],
+                ]
+
+            name, slug = sheet("initiatives")
+            history_name, history_slug = sheet("initiative_history")
+            return [
+                TablePlan(
+                    name,
+                    slug,
+                    [
+                        col("initiative_code"),
+                        col("title"),
+                        col("field"),
+                        col("author"),
+                        col("unit_code"),
+                        col("unit_name"),
+                        col("coauthors"),
+                        col("status"),
+                        col("recognition"),
+                        col("problem"),
+                        col("solution"),
+                        col("benefit"),
+                        col("supports", integer, total=True),
+                        col("created_at", when),
+                        col("submitted_at", when),
+                        col("decided_at", when),
+                    ],
+                    self._repo.initiatives(flt),
+                    initiative,
+                ),
+                TablePlan(
+                    history_name,
+                    history_slug,
+                    [
+                        col("initiative_code"),
+                        col("title"),
+                        col("changed_at", when),
+                        col("changed_by"),
+                        col("role"),
+                        col("from_status"),
+                        col("to_status"),
+                        col("comment"),
+                    ],
+                    self._repo.initiative_history(flt),
+                    history,
+                ),
+            ]
+
+        audiences = labels("exports.audience", ("all", "units", "activity", "cadres"))
+        states = labels(
+            "exports.broadcast_status", ("scheduled", "sending", "paused", "done", "cancelled")
+        )
+
+        def broadcast(r: sqlite3.Row) -> list[Cell]:
+            return [
+                r[0],
+                local(r[1]),
+                r[2],
+                r[3],
+                audiences.get(r[4], r[4]),
+                states.get(r[5], r[5]),
+                local(r[6]),
+                local(r[7]),
+                local(r[8]),
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+                r[13],
+                html.unescape(re.sub(r"<[^>]*>", "", r[14] or "")),
+            ]
+
+        name, slug = sheet("broadcasts")
+        return [
+            TablePlan(
+                name,
+                slug,
+                [
+                    col("broadcast_id", integer),
+                    col("created_at", when),
+                    col("sender"),
+                    col("unit_code"),
+                    col("audience"),
+                    col("status"),
+                    col("scheduled_at", when),
+                    col("started_at", when),
+                    col("finished_at", when),
+                    col("recipients", integer, total=True),
+                    col("sent", integer, total=True),
+                    col("failed", integer, total=True),
+                    col("blocked", integer, total=True),
+                    col("pending", integer, total=True),
+                    col("text"),
+                ],
+                self._repo.broadcasts(flt),
+                broadcast,
+            )
+        ]
+
+    # --- running ---------------------------------------------------------------------------
+
+    async def run(
+        self,
+        actor: Actor,
+        request: ExportRequest,
+        directory: Path,
+        *,
+        output: Path | None = None,
+        upload_limit: int | None = TELEGRAM_UPLOAD_LIMIT,
+        progress: Progress | None = None,
+        fast_xlsx: bool = True,
+    ) -> ExportResult:
+        """Write the export into ``directory`` (or to ``output``); waits for this person's
+        previous export to finish first. Raises NotAllowed or InvalidInput before writing."""
+        flt = await self.check(actor, request.kind, request.scope)
+        async with self._queue.turn(actor.telegram_id, request):
+            filename = await self.filename(request, flt)
+            scope_text = await self.describe_scope(request, flt)
+            tables = await self.plan(request, flt)
+            target = output or directory / filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            sink: TableSink = (
+                XlsxSink(target, fast=fast_xlsx)
+                if request.format is ExportFormat.XLSX
+                else CsvSink(target)
+            )
+            states = await self._write(sink, tables, request.language, progress)
+            summary = self._summary(request, actor, scope_text, states)
+            files = await asyncio.to_thread(sink.close, summary)
+            produced = files[0].name
+            packing: str | None = None
+            if upload_limit is not None and len(files) == 1:
+                files, packing = await asyncio.to_thread(pack_for_upload, files[0], upload_limit)
+            return ExportResult(
+                files=tuple(files),
+                filename=produced,
+                scope_text=scope_text,
+                tables=tuple(TableCount(s.plan.name, s.rows) for s in states),
+                packing=packing,
+            )
+
+    async def _write(
+        self, sink: TableSink, tables: list[TablePlan], language: str, progress: Progress | None
+    ) -> list[_TableState]:
+        total = 0
+        if progress is not None:
+            for table in tables:
+                total += await self._repo.count(table.query)
+            progress(0, total)
+        done = 0
+        states: list[_TableState] = []
+        note = self._text(language, "exports.empty_note")
+        for table in tables:
+            state = _TableState(table)
+            summed = [i for i, c in enumerate(table.columns) if c.total]
+            sink.start_table(table)
+
+            def write(
+                rows: list[sqlite3.Row], state: _TableState = state, summed: list[int] = summed
+            ) -> int:
+                # Runs on a worker thread: turning rows into cells and XML is the CPU part,
+                # and the bot keeps answering meanwhile.
+                mapper = state.plan.mapper
+                cells = [mapper(r) for r in rows]
+                for index in summed:
+                    state.totals[index] = state.totals.get(index, 0.0) + sum(
+                        float(v) for row in cells if isinstance(v := row[index], int | float)
+                    )
+                sink.write_rows(cells)
+                return len(cells)
+
+            async for written in _pipelined(self._repo.stream(table.query), write):
+                state.rows += written
+                done += written
+                if progress is not None:
+                    progress(done, total)
+            await asyncio.to_thread(sink.end_table, state.rows, note if state.rows == 0 else None)
+            states.append(state)
+        return states
+
+    def _summary(
+        self, request: ExportRequest, actor: Actor, scope_text: str, states: list[_TableState]
+    ) -> Summary:
+        lang = request.language
+        now = self._clock.now().astimezone(self._tz).replace(tzinfo=None, microsecond=0)
+        by = actor.member.full_name if actor.member else str(actor.telegram_id or "")
+        lines: list[tuple[str, Cell]] = [
+            (
+                self._text(lang, "exports.summary.kind"),
+                self._text(lang, f"exports.kind.{request.kind.value}"),
+            ),
+            (self._text(lang, "exports.summary.scope"), scope_text),
+            (self._text(lang, "exports.summary.generated_at"), now),
+            (self._text(lang, "exports.summary.generated_by"), by),
+        ]
+        main = states[0] if states else None
+        if main is not None:
+            for index, value in main.totals.items():
+                label = self._text(
+                    lang, "exports.summary.total", column=main.plan.columns[index].header
+                )
+                lines.append((label, round(value, 3)))
+        return Summary(
+            title=self._text(lang, "exports.summary.title"),
+            lines=lines,
+            labels={
+                "sheet": self._text(lang, "exports.sheet.summary"),
+                "table": self._text(lang, "exports.summary.table"),
+                "rows": self._text(lang, "exports.summary.rows"),
+            },
+            tables=[(s.plan.name, s.rows) for s in states],
+            note=self._text(lang, "exports.empty_note") if main and main.rows == 0 else None,
+        )
+
+
+async def _pipelined(
+    chunks: AsyncIterator[list[sqlite3.Row]], write: Callable[[list[sqlite3.Row]], int]
+) -> AsyncIterator[int]:
+    """Write each chunk on a worker thread while the database thread already fetches the
+    next one (SQLite releases the GIL while it steps), so reading and writing overlap; at
+    most two chunks are in memory."""
+    pending = asyncio.ensure_future(anext(chunks))
+    try:
+        while True:
+            try:
+                chunk = await pending
+            except StopAsyncIteration:
+                return
+            pending = asyncio.ensure_future(anext(chunks))
+            yield await asyncio.to_thread(write, chunk)
+    finally:
+        if not pending.done():
+            pending.cancel()
+        with contextlib.suppress(BaseException):
+            await pending
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _question_columns(
+    questions: Sequence[QuestionColumn],
+) -> tuple[list[str], dict[int, dict[int, int]]]:
+    """One column per distinct question prompt (the same "Cỡ áo" in two activities shares a
+    column), and for each activity where each of its answers goes."""
+    prompts: list[str] = []
+    index_of: dict[str, int] = {}
+    slots: dict[int, dict[int, int]] = {}
+    for q in questions:
+        key = " ".join(q.prompt.split()).casefold()
+        if key not in index_of:
+            index_of[key] = len(prompts)
+            prompts.append(" ".join(q.prompt.split()))
+        slots.setdefault(q.activity_id, {})[q.position] = index_of[key]
+    return prompts, slots

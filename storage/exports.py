@@ -1,0 +1,304 @@
+"""The SQL behind exports (SPEC 2.6): one streaming query per table, read in chunks through
+``Database.iterate`` so that an export of 90,000 rows never holds them all in memory.
+
+Every query takes the same ``RowFilter``; its conditions are ANDed. The column order of each
+``SELECT`` is the contract with ``bot.exports`` (which turns rows into typed cells), so the
+queries and the column lists there change together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, to_db_time
+
+CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    """Which rows an export covers. ``unit_id`` means "concerning the unit": for registrations
+    and attendance, the unit's members anywhere and anyone at the unit's own activities."""
+
+    activity_id: int | None = None
+    campaign_id: int | None = None
+    unit_id: int | None = None
+    start: datetime | None = None  # inclusive, aware
+    end: datetime | None = None  # exclusive, aware
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionColumn:
+    activity_id: int
+    position: int
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An activity or campaign offered in the export scope picker."""
+
+    id: int
+    title: str
+    unit_id: int | None
+    starts_at: str  # local date text is made by the service; here the stored value
+
+
+_REGISTRATION_FROM = (
+    " FROM registrations r"
+    " JOIN activities a ON a.id = r.activity_id"
+    " JOIN members m ON m.id = r.member_id"
+    " LEFT JOIN units mu ON mu.id = m.unit_id"
+    " JOIN units au ON au.id = a.unit_id"
+    " LEFT JOIN campaigns c ON c.id = a.campaign_id"
+)
+
+# Column order: see bot.exports.REGISTRATION_COLUMNS (the answers JSON comes last).
+REGISTRATIONS_SQL = (
+    "SELECT r.id, a.id, a.title, au.code, c.name, a.starts_at, m.full_name, m.deleted_at,"
+    " mu.code, mu.name, m.phone, m.email, r.status,"
+    " CASE WHEN r.status = 'waitlisted' THEN (SELECT COUNT(*) FROM registrations w"
+    "   WHERE w.activity_id = r.activity_id AND w.status = 'waitlisted'"
+    "   AND w.waitlist_seq <= r.waitlist_seq) END,"
+    " r.registered_at,"
+    " r.attended_at, r.hours_credited, r.hours_credited / :hours_per_day, r.answers"
+    + _REGISTRATION_FROM
+)
+
+ATTENDANCE_SQL = (
+    "SELECT a.id, a.title, au.code, c.name, a.starts_at, m.full_name, m.deleted_at, mu.code,"
+    " mu.name, r.attended_at, r.walk_in, r.attendance_by IS NULL, r.hours_credited,"
+    " r.hours_credited / :hours_per_day" + _REGISTRATION_FROM
+)
+
+ATTENDANCE_TOTALS_SQL = (
+    "SELECT m.id, m.full_name, m.deleted_at, mu.code, mu.name, COUNT(*), SUM(r.hours_credited),"
+    " SUM(r.hours_credited) / :hours_per_day" + _REGISTRATION_FROM
+)
+
+MEMBERS_SQL = (
+    "SELECT m.id, m.full_name, m.username, u.code, u.name, m.phone, m.email, m.language,"
+    " m.consent_at, m.created_at, COALESCE(t.attended, 0), COALESCE(t.hours, 0),"
+    " COALESCE(t.hours, 0) / :hours_per_day"
+    " FROM members m LEFT JOIN units u ON u.id = m.unit_id"
+    " LEFT JOIN (SELECT r.member_id, COUNT(*) AS attended, SUM(r.hours_credited) AS hours"
+    "   FROM registrations r JOIN activities a ON a.id = r.activity_id"
+    "   WHERE r.attended_at IS NOT NULL {hours_where} GROUP BY r.member_id) t"
+    " ON t.member_id = m.id"
+)
+
+INITIATIVES_SQL = (
+    "SELECT i.code, i.title, i.field, m.full_name, m.deleted_at, u.code, u.name, i.coauthors,"
+    " i.status, i.recognition_level, i.problem, i.solution, i.benefit,"
+    " (SELECT COUNT(*) FROM initiative_supports s WHERE s.initiative_id = i.id),"
+    " i.created_at, i.submitted_at, i.decided_at"
+    " FROM initiatives i JOIN members m ON m.id = i.author_member_id"
+    " JOIN units u ON u.id = i.unit_id"
+)
+
+HISTORY_SQL = (
+    "SELECT i.code, i.title, h.at, am.full_name, am.deleted_at, h.actor_role, h.from_status,"
+    " h.to_status, h.comment"
+    " FROM initiative_history h JOIN initiatives i ON i.id = h.initiative_id"
+    " LEFT JOIN members am ON am.id = h.actor_member_id"
+)
+
+BROADCASTS_SQL = (
+    "SELECT b.id, b.created_at, sm.full_name, su.code, b.audience_kind, b.status,"
+    " b.scheduled_at, b.started_at, b.finished_at, b.total,"
+    " COALESCE(SUM(br.state = 'sent'), 0), COALESCE(SUM(br.state = 'failed'), 0),"
+    " COALESCE(SUM(br.state = 'blocked'), 0), COALESCE(SUM(br.state = 'pending'), 0),"
+    " b.text_html"
+    " FROM broadcasts b"
+    " LEFT JOIN members sm ON sm.telegram_id = b.created_by"
+    " LEFT JOIN units su ON su.id = b.sender_unit_id"
+    " LEFT JOIN broadcast_recipients br ON br.broadcast_id = b.id"
+)
+
+
+def _range(column: str, flt: RowFilter, params: dict[str, Any]) -> list[str]:
+    where: list[str] = []
+    if flt.start is not None:
+        params["start"] = to_db_time(flt.start)
+        where.append(f"{column} >= :start")
+    if flt.end is not None:
+        params["end"] = to_db_time(flt.end)
+        where.append(f"{column} < :end")
+    return where
+
+
+def _registration_where(flt: RowFilter, params: dict[str, Any]) -> list[str]:
+    where: list[str] = []
+    if flt.activity_id is not None:
+        params["activity"] = flt.activity_id
+        where.append("a.id = :activity")
+    if flt.campaign_id is not None:
+        params["campaign"] = flt.campaign_id
+        where.append("a.campaign_id = :campaign")
+    if flt.unit_id is not None:
+        params["unit"] = flt.unit_id
+        where.append("(m.unit_id = :unit OR a.unit_id = :unit)")
+    return where + _range("a.starts_at", flt, params)
+
+
+def _sql(base: str, where: list[str], tail: str) -> str:
+    return base + (" WHERE " + " AND ".join(where) if where else "") + tail
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A finished statement with its parameters: the export streams it, the bench times it."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+class ExportRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- the statements -------------------------------------------------------------------
+
+    def registrations(self, flt: RowFilter, hours_per_day: float) -> Query:
+        params: dict[str, Any] = {"hours_per_day": hours_per_day}
+        where = ["r.status != 'cancelled'", *_registration_where(flt, params)]
+        return Query(_sql(REGISTRATIONS_SQL, where, " ORDER BY a.starts_at, a.id, r.id"), params)
+
+    def attendance(self, flt: RowFilter, hours_per_day: float) -> Query:
+        params: dict[str, Any] = {"hours_per_day": hours_per_day}
+        where = ["r.attended_at IS NOT NULL", *_registration_where(flt, params)]
+        return Query(_sql(ATTENDANCE_SQL, where, " ORDER BY a.starts_at, a.id, r.id"), params)
+
+    def attendance_totals(self, flt: RowFilter, hours_per_day: float) -> Query:
+        params: dict[str, Any] = {"hours_per_day": hours_per_day}
+        where = ["r.attended_at IS NOT NULL", *_registration_where(flt, params)]
+        return Query(
+            _sql(ATTENDANCE_TOTALS_SQL, where, " GROUP BY m.id ORDER BY mu.code, m.full_name"),
+            params,
+        )
+
+    def members(self, flt: RowFilter, hours_per_day: float) -> Query:
+        """Every current member of the scope, with attendance and hours in the period or
+        campaign (all time when neither is given)."""
+        params: dict[str, Any] = {"hours_per_day": hours_per_day}
+        hours_where: list[str] = []
+        if flt.campaign_id is not None:
+            params["campaign"] = flt.campaign_id
+            hours_where.append("a.campaign_id = :campaign")
+        hours_where += _range("a.starts_at", flt, params)
+        base = MEMBERS_SQL.format(hours_where="".join(f" AND {w}" for w in hours_where))
+        where = ["m.deleted_at IS NULL"]
+        if flt.unit_id is not None:
+            params["unit"] = flt.unit_id
+            where.append("m.unit_id = :unit")
+        return Query(_sql(base, where, " ORDER BY u.code, m.full_name, m.id"), params)
+
+    def _initiative_where(self, flt: RowFilter, params: dict[str, Any]) -> list[str]:
+        # Drafts never submitted (no code yet) belong to their author alone.
+        where = ["i.code IS NOT NULL"]
+        if flt.unit_id is not None:
+            params["unit"] = flt.unit_id
+            where.append("i.unit_id = :unit")
+        return where + _range("COALESCE(i.submitted_at, i.created_at)", flt, params)
+
+    def initiatives(self, flt: RowFilter) -> Query:
+        params: dict[str, Any] = {}
+        where = self._initiative_where(flt, params)
+        return Query(_sql(INITIATIVES_SQL, where, " ORDER BY i.code_year, i.code_seq"), params)
+
+    def initiative_history(self, flt: RowFilter) -> Query:
+        params: dict[str, Any] = {}
+        where = self._initiative_where(flt, params)
+        return Query(_sql(HISTORY_SQL, where, " ORDER BY i.code_year, i.code_seq, h.id"), params)
+
+    def broadcasts(self, flt: RowFilter) -> Query:
+        params: dict[str, Any] = {}
+        where: list[str] = []
+        if flt.unit_id is not None:
+            params["unit"] = flt.unit_id
+            where.append("b.sender_unit_id = :unit")
+        where += _range("b.created_at", flt, params)
+        return Query(_sql(BROADCASTS_SQL, where, " GROUP BY b.id ORDER BY b.id"), params)
+
+    # --- running them ---------------------------------------------------------------------
+
+    async def stream(self, query: Query, chunk: int = CHUNK) -> AsyncIterator[list[sqlite3.Row]]:
+        async for rows in self._db.iterate(query.sql, query.params, chunk=chunk):
+            yield rows
+
+    async def count(self, query: Query) -> int:
+        """How many rows ``query`` gives (for progress bars), without fetching them."""
+        return int(await self._db.fetch_value(f"SELECT COUNT(*) FROM ({query.sql})", query.params))
+
+    async def questions(self, flt: RowFilter) -> list[QuestionColumn]:
+        """Registration questions of the activities in scope (bounded by activities, not
+        rows), in the order activities and questions come."""
+        params: dict[str, Any] = {}
+        where = []
+        if flt.activity_id is not None:
+            params["activity"] = flt.activity_id
+            where.append("a.id = :activity")
+        if flt.campaign_id is not None:
+            params["campaign"] = flt.campaign_id
+            where.append("a.campaign_id = :campaign")
+        if flt.unit_id is not None:
+            # Activities of the unit, or any activity one of its members registered for.
+            params["unit"] = flt.unit_id
+            where.append(
+                "(a.unit_id = :unit OR a.id IN (SELECT r.activity_id FROM registrations r "
+                "JOIN members m ON m.id = r.member_id WHERE m.unit_id = :unit))"
+            )
+        where += _range("a.starts_at", flt, params)
+        rows = await self._db.fetch_all(
+            _sql(
+                "SELECT q.activity_id, q.position, q.prompt FROM activity_questions q "
+                "JOIN activities a ON a.id = q.activity_id",
+                where,
+                " ORDER BY a.starts_at, a.id, q.position",
+            ),
+            params,
+        )
+        return [QuestionColumn(r[0], r[1], r[2]) for r in rows]
+
+    # --- lookups for the scope picker and for naming --------------------------------------
+
+    async def activity_unit(self, activity_id: int) -> int | None:
+        value = await self._db.fetch_value(
+            "SELECT unit_id FROM activities WHERE id = ?", (activity_id,)
+        )
+        return None if value is None else int(value)
+
+    async def activity_title(self, activity_id: int) -> str | None:
+        value = await self._db.fetch_value(
+            "SELECT title FROM activities WHERE id = ?", (activity_id,)
+        )
+        return None if value is None else str(value)
+
+    async def campaign(self, campaign_id: int) -> tuple[str, int | None] | None:
+        row = await self._db.fetch_one(
+            "SELECT name, unit_id FROM campaigns WHERE id = ?", (campaign_id,)
+        )
+        return None if row is None else (str(row[0]), row[1])
+
+    async def recent_activities(self, unit_id: int | None, limit: int) -> list[Choice]:
+        where = "WHERE unit_id = ?" if unit_id is not None else ""
+        rows = await self._db.fetch_all(
+            f"SELECT id, title, unit_id, starts_at FROM activities {where} "
+            "ORDER BY starts_at DESC, id DESC LIMIT ?",
+            (unit_id, limit) if unit_id is not None else (limit,),
+        )
+        return [Choice(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def recent_campaigns(self, unit_id: int | None, limit: int) -> list[Choice]:
+        """Campaigns a cadre may look at: the whole union's and their own unit's."""
+        where = "WHERE unit_id IS NULL OR unit_id = ?" if unit_id is not None else ""
+        rows = await self._db.fetch_all(
+            f"SELECT id, name, unit_id, starts_on FROM campaigns {where} "
+            "ORDER BY starts_on DESC, id DESC LIMIT ?",
+            (unit_id, limit) if unit_id is not None else (limit,),
+        )
+        return [Choice(r[0], r[1], r[2], r[3]) for r in rows]
