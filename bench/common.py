@@ -62,11 +62,14 @@ async def seed_members(path: Path, count: int) -> list[int]:
 
 
 def write_config(folder: Path, api_url: str, database: Path, **sections: dict[str, Any]) -> Path:
+    """A config for the bot on the emulator; ``telegram={...}`` adds keys to [telegram]."""
+    telegram = sections.pop("telegram", {})
     lines = [
         "[telegram]",
         f'token = "{TOKEN}"',
         f'api_base_url = "{api_url}/bot"',
         f'api_file_url = "{api_url}/file/bot"',
+        *(f"{key} = {json.dumps(value)}" for key, value in telegram.items()),
         "[database]",
         f'path = "{database}"',
         "[logging]",
@@ -86,9 +89,11 @@ class BotProcess:
     process: asyncio.subprocess.Process
 
     @classmethod
-    async def start(cls, config: Path) -> BotProcess:
+    async def start(cls, config: Path, *, wrapper: Sequence[str] = ()) -> BotProcess:
+        """``wrapper``: arguments before ``-m bot``, e.g. ``("-m", "pyinstrument", ...)``."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
+            *wrapper,
             "-m",
             "bot",
             "run",

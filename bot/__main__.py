@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080, help="web chat port (0 = any free)")
     demo.add_argument("--database", type=Path, default=Path("data/demo.sqlite3"))
     with_config(sub.add_parser("migrate", help="apply database migrations and exit"))
+    with_config(sub.add_parser("doctor", help="check config, database and token; change nothing"))
     backup = with_config(sub.add_parser("backup", help="online backup of the database"))
     backup.add_argument("output", type=Path)
     units = with_config(sub.add_parser("import-units", help="add or rename units from a CSV"))
@@ -56,6 +57,14 @@ async def _export(config: Config, args: argparse.Namespace) -> int:
     from bot.cli_export import run_export_command
 
     return await run_export_command(config, args)
+
+
+async def _doctor(config: Config) -> int:
+    from bot.doctor import diagnose
+
+    healthy, lines = await diagnose(config)
+    print("\n".join(lines))
+    return 0 if healthy else 1
 
 
 def _fail(message: str, code: int = EXIT_CONFIG) -> int:
@@ -98,7 +107,7 @@ async def _run(config: Config) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config, require_token=args.command == "run")
+        config = load_config(args.config, require_token=args.command in ("run", "doctor"))
         if args.command == "import-units":
             read_units_csv(args.file)  # validate before touching the database
     except ConfigError as exc:
@@ -111,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return asyncio.run(_run(config))
+        if args.command == "doctor":
+            return asyncio.run(_doctor(config))
         if args.command == "export":
             return asyncio.run(_export(config, args))
         if args.command == "demo":

@@ -506,9 +506,14 @@ class ActivityService:
         return await self._card(actor, activity)
 
     async def _card(
-        self, actor: Actor, activity: Activity, registration: Registration | None = None
+        self,
+        actor: Actor,
+        activity: Activity,
+        registration: Registration | None = None,
+        *,
+        registration_known: bool = False,
     ) -> ActivityCard:
-        if registration is None and actor.member is not None:
+        if registration is None and not registration_known and actor.member is not None:
             registration = await self._activities.registration(activity.id, actor.member.id)
         unit = await self._units.get(activity.unit_id)
         campaign = (
@@ -542,14 +547,22 @@ class ActivityService:
             choice["campaign_id"] = campaign_id or 0
         filter_ = self._scope(actor, **choice)
         now = self._clock.now()
-        total = (await self._activities.upcoming(now, filter_, offset=0, limit=0))[1]
-        pages = max(1, -(-total // PAGE_SIZE))
-        page = min(max(page, 0), pages - 1)
+        page = max(page, 0)
         activities, total = await self._activities.upcoming(
             now, filter_, offset=page * PAGE_SIZE, limit=PAGE_SIZE
         )
+        pages = max(1, -(-total // PAGE_SIZE))
+        if page >= pages:  # a stale "next" button after the list shrank: show the last page
+            page = pages - 1
+            activities, total = await self._activities.upcoming(
+                now, filter_, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+            )
+            pages = max(1, -(-total // PAGE_SIZE))
+        # One query for my registrations on the page, not one per card.
         mine = await self._activities.registrations_of(member.id, [a.id for a in activities])
-        cards = [await self._card(actor, a, mine.get(a.id)) for a in activities]
+        cards = [
+            await self._card(actor, a, mine.get(a.id), registration_known=True) for a in activities
+        ]
         return ActivityPage(cards, page, pages, total)
 
     async def browse_campaigns(self, actor: Actor) -> list[Campaign]:

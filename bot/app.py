@@ -33,6 +33,7 @@ from bot.delivery import Courier, DeliverySettings
 from bot.models import Role
 from bot.reminders import ReminderScheduler
 from bot.services import Services
+from bot.webhook import WebhookServer, start_webhook_server
 from handlers import BotContext, register_handlers
 from handlers.broadcasts import TelegramProgress, TelegramTransport
 from handlers.menus import commands_for
@@ -59,7 +60,9 @@ def build_application(services: Services) -> BotApplication:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=telegram.rate_limit_per_second, max_retries=3)
+        )
         .concurrent_updates(False)
         # On stop, PTB makes one more getUpdates to confirm the last batch while the cancelled
         # long poll may still hold its connection; a second connection avoids a pool timeout.
@@ -123,16 +126,9 @@ async def serve(
         await app.start()
         updater = app.updater
         assert updater is not None
+        webhook: WebhookServer | None = None
         if config.telegram.mode == "webhook":
-            webhook = config.telegram.webhook
-            await updater.start_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret_token,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            webhook = await start_webhook_server(app, config.telegram.webhook, services.db)
         else:
             await updater.start_polling(
                 poll_interval=0.0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
@@ -146,7 +142,10 @@ async def serve(
             log.info("stopping")
         finally:
             await outboxes.stop()
-            await updater.stop()
+            if webhook is not None:
+                await webhook.stop()
+            if updater.running:
+                await updater.stop()
             await app.stop()
 
 

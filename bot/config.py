@@ -46,7 +46,18 @@ class TelegramConfig:
     api_base_url: str = DEFAULT_API_BASE_URL
     api_file_url: str = DEFAULT_API_FILE_URL
     mode: str = "polling"
+    # Replies to people go through PTB's AIORateLimiter at this overall rate (Telegram allows
+    # about 30 messages/s per bot); benchmarks raise it to measure the bot rather than the cap.
+    rate_limit_per_second: float = 30.0
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class FloodConfig:
+    """Per-person flood guard: a token bucket of ``burst`` updates refilled at ``per_second``."""
+
+    burst: int = 10
+    per_second: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,7 @@ class Config:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     units: UnitsConfig = field(default_factory=UnitsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    flood: FloodConfig = field(default_factory=FloodConfig)
 
 
 # --- value checkers: each returns the converted value or raises ConfigError ------------------
@@ -231,6 +243,7 @@ _SCHEMA: dict[str, dict[str, Checker]] = {
         "api_base_url": _url,
         "api_file_url": _url,
         "mode": _one_of("polling", "webhook"),
+        "rate_limit_per_second": _number(1, 1000),
     },
     "telegram.webhook": {
         "url": _url,
@@ -254,6 +267,7 @@ _SCHEMA: dict[str, dict[str, Checker]] = {
     "reminders": {"offsets": _durations, "deadline_digest_before": _duration},
     "units": {"file": _optional_path},
     "logging": {"level": _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "json": _boolean},
+    "flood": {"burst": _integer(1, 10_000), "per_second": _number(0.1, 1000)},
 }
 
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -298,6 +312,7 @@ def parse_config(
         reminders=RemindersConfig(**_section_values(raw, "reminders")),
         units=UnitsConfig(**_section_values(raw, "units")),
         logging=LoggingConfig(**_section_values(raw, "logging")),
+        flood=FloodConfig(**_section_values(raw, "flood")),
     )
     _check_whole(config, require_token=require_token)
     return config
@@ -316,7 +331,9 @@ def _check_whole(config: Config, *, require_token: bool) -> None:
         )
     webhook = config.telegram.webhook
     if config.telegram.mode == "webhook":
-        if not webhook.url.startswith("https://"):
+        # Telegram only posts to https; a local Bot API server or emulator may use plain http.
+        local = re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?/", webhook.url)
+        if not webhook.url.startswith("https://") and not local:
             raise ConfigError(
                 "telegram.webhook.url", "expected the public https:// URL in webhook mode"
             )

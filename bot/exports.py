@@ -25,6 +25,7 @@ from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
+import xlsxwriter.workbook
 
 from bot.access import Action, Actor, NotAllowed, authorize
 from bot.clock import Clock
@@ -540,6 +541,21 @@ class XlsxSink:
             sheet.write_datetime(row, col, value, self._date)
         elif isinstance(value, int | float):
             sheet.write_number(row, col, value, self._decimal if isinstance(value, float) else None)
+
+
+class _QuickZipFile(zipfile.ZipFile):
+    """zlib level 1 instead of 6 for the workbook package: deflating a 90,000-row sheet's
+    XML at level 6 costs ~0.55 s against ~0.14 s at level 1, for a file ~25% larger."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("compresslevel", 1)
+        super().__init__(*args, **kwargs)
+
+
+# XlsxWriter has no option for the compression level; it builds its ZipFile through this
+# module attribute. Every workbook in this process stays a valid, merely less compressed, file.
+if getattr(xlsxwriter.workbook, "ZipFile", None) is zipfile.ZipFile:
+    xlsxwriter.workbook.ZipFile = _QuickZipFile
 
 
 # --- CSV ------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from handlers import (
     broadcasts,
     common,
     exports,
+    flood,
     initiatives,
+    manage,
     onboarding,
     profile,
     reminders,
@@ -27,9 +29,11 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> router.
     routes = router.Router()
     app.bot_data["router"] = routes
     common.register(app, routes)
+    flood.register(app)
     onboarding.register(app, routes)
     profile.register(app, routes)
     admin.register(app)
+    manage.register(app, routes)
     broadcasts.register(app, routes)
     reminders.register(app)
     activities.register(app, routes)

@@ -1,5 +1,5 @@
-"""What every user has: /help, the menu entries not yet built, group chats, stale buttons,
-unknown commands and the error handler."""
+"""What every user has: /help, group chats, stale buttons, unknown commands and the error
+handler."""
 
 from __future__ import annotations
 
@@ -30,10 +30,6 @@ async def help_command(update: Update, context: BotContext) -> None:
     actor = await context.actor(update)
     markup = await main_menu(update, context) if actor.is_member else None
     await say(update, context, "help.text", reply_markup=markup)
-
-
-async def coming_soon(update: Update, context: BotContext) -> None:
-    await say(update, context, "common.coming_soon")
 
 
 async def outside_private_chat(update: Update, context: BotContext) -> None:
@@ -95,8 +91,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], router: Router) -> 
     app.add_handler(TypeHandler(Update, outside_private_chat), group=-10)
     app.add_handler(CommandHandler("help", help_command, filters=filters.ChatType.PRIVATE))
     router.menu["menu.help"] = help_command
-    for key in ("menu.activities", "menu.my_registrations", "menu.initiatives"):
-        router.menu.setdefault(key, coming_soon)
     app.add_error_handler(on_error)
 
 

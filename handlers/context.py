@@ -17,6 +17,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     _actor: Actor | None = None
     _language: str | None = None
+    query_answered = False  # a button press is answered once; later answers are skipped
 
     @property
     def services(self) -> Services:

@@ -8,6 +8,7 @@ from datetime import datetime
 from telegram import InputFile, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.activities import format_number
 from bot.flows import FlowState
 from bot.members import InvalidInput, clean_phone
 from bot.models import Member
@@ -46,6 +47,7 @@ async def show_profile(update: Update, context: BotContext) -> None:
     if member is None:
         return
     profile = await context.services.member_service.profile(member)
+    totals, person_days = await context.services.activities.totals(member)
     none = await context.label(update, "common.not_provided")
     role = await context.label(update, f"role.{profile.role.value}")
     if profile.cadre_unit is not None:
@@ -85,6 +87,9 @@ async def show_profile(update: Update, context: BotContext) -> None:
         email=member.email or none,
         role=role,
         consent=_local(context, member.consent_at),
+        attended=totals.attended,
+        hours=format_number(totals.hours),
+        days=format_number(person_days),
     )
 
 

@@ -26,7 +26,9 @@ MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
     ("menu.initiatives", "menu.profile"),
     ("menu.help",),
 )
-MENU_KEYS = tuple(key for row in MENU_LAYOUT for key in row)
+# Cadres and admins get one more row: the management panel.
+MANAGER_ROW = ("menu.manage",)
+MENU_KEYS = (*(key for row in MENU_LAYOUT for key in row), *MANAGER_ROW)
 
 
 def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -37,9 +39,9 @@ def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 
 async def main_menu(update: Update, context: BotContext) -> ReplyKeyboardMarkup:
-    rows = [
-        [KeyboardButton(await context.label(update, key)) for key in row] for row in MENU_LAYOUT
-    ]
+    actor = await context.actor(update)
+    layout = (*MENU_LAYOUT, MANAGER_ROW) if actor.is_admin or actor.is_cadre else MENU_LAYOUT
+    rows = [[KeyboardButton(await context.label(update, key)) for key in row] for row in layout]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 
 
@@ -76,8 +78,9 @@ async def answer(
 ) -> None:
     """Answer the pressed button (Telegram shows a spinner until this is called)."""
     query = update.callback_query
-    if query is None:
+    if query is None or context.query_answered:
         return
+    context.query_answered = True
     text = await context.label(update, key, **params) if key else None
     await query.answer(text, show_alert=alert)
 

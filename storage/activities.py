@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, from_db_time, to_db_time
+from storage.db import Database, first_row, from_db_time, to_db_time
 
 
 class ActivityKind(enum.StrEnum):
@@ -295,8 +295,7 @@ def _campaign(row: sqlite3.Row) -> Campaign:
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Any:
-    async with conn.execute(sql, params) as cursor:
-        return await cursor.fetchone()
+    return await first_row(conn, sql, params)
 
 
 class ActivityRepository:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 
 import aiosqlite
 
@@ -93,3 +95,31 @@ async def apply_migrations(conn: aiosqlite.Connection) -> list[int]:
         await conn.execute("COMMIT")
         applied.append(migration.version)
     return applied
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaReport:
+    exists: bool
+    current: int
+    latest: int
+    journal_mode: str
+    integrity: str
+
+
+def inspect_database(path: Path) -> SchemaReport:
+    """Look at a database file without changing it (for ``nhipcau doctor``)."""
+    latest = available_migrations()[-1].version
+    if not path.exists():
+        return SchemaReport(False, 0, latest, "", "")
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        has_table = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        current = (
+            int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+            if has_table
+            else 0
+        )
+        mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        integrity = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+    return SchemaReport(True, current, latest, mode, integrity)

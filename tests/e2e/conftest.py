@@ -52,6 +52,8 @@ class BotHarness:
                 },
                 "database": {"path": str(database)},
                 "bot": {"admins": [ADMIN_ID]},
+                # Tests press and type far faster than people; test_flood sets the defaults.
+                "flood": {"burst": 10_000, "per_second": 1000},
             },
             env={},
         )

@@ -548,6 +548,9 @@ async def test_cadre_ticks_attendance_and_attendees_are_thanked_the_day_after(
     assert "có mặt, ghi nhận 3,5 giờ" in mine.text and "Tổng cộng: 1 hoạt động" in mine.text
     assert sum("Cảm ơn bạn đã tham gia" in m.text for m in an.messages) == 1
     assert not any("Cảm ơn bạn đã tham gia" in m.text for m in binh.messages)
+    await an.send("/profile")
+    card = await an.wait_for(lambda m: "Hồ sơ của bạn" in m.text)
+    assert "Tình nguyện: 1 hoạt động, 3,5 giờ (0,44 ngày công)" in card.text
 
 
 # --- edit and cancel --------------------------------------------------------------------------

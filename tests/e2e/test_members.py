@@ -232,6 +232,7 @@ async def test_profile_shows_data_and_edits_each_field(
     user = await bot.add_member(emulator.user(5109), name="Ngô Bảo Châu")
     card = await say_and_read(user, "👤 Hồ sơ")
     assert "Ngô Bảo Châu" in card.text and "Bộ Tư pháp" in card.text
+    assert "Tình nguyện: 0 hoạt động, 0 giờ (0 ngày công)" in card.text
     await user.click("✏️ Sửa họ tên", message_id=card.message_id)
     await user.wait_for(lambda m: "họ tên mới" in m.text)
     await say_and_read(user, "Ngô Bảo Châu Anh")

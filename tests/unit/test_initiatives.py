@@ -127,7 +127,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     try:
         yield world
     finally:
-        await db.close()
+        await world.db.close()  # a test may have reopened it
 
 
 async def complete_draft(w: World, who: str = "author", title: str = "Số hoá sổ công văn") -> int:
