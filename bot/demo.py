@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 
+from bot.activities import ActivityDraft, ActivityKind, Audience
 from bot.app import BotApplication, serve
 from bot.config import Config
 from bot.models import Role, RoleGrant
@@ -78,6 +79,67 @@ async def seed_demo_people(services: Services) -> None:
     await services.roles.set(
         RoleGrant(DEMO_CADRE_ID, Role.CADRE, unit.id, granted_by=DEMO_ADMIN_ID, granted_at=now)
     )
+    await seed_demo_activities(services, unit.id)
+
+
+# Sample activities, in the words of the union's own volunteer movement (days from now, hour,
+# hours long, title, place, who may join, seats).
+_SAMPLE_ACTIVITIES = (
+    (
+        3,
+        8,
+        3,
+        "Hiến máu tình nguyện «Giọt hồng Đoàn Khối»",
+        "Viện Huyết học - Truyền máu TW",
+        Audience.ALL,
+        50,
+    ),
+    (
+        5,
+        14,
+        2,
+        "Hỗ trợ chuyển đổi số: hướng dẫn dịch vụ công trực tuyến",
+        "Bộ phận một cửa",
+        Audience.UNIT,
+        12,
+    ),
+    (
+        9,
+        7,
+        4,
+        "Dọn vệ sinh, trồng cây tại khu tập thể",
+        "Phường Láng Thượng, Đống Đa",
+        Audience.ALL,
+        2,
+    ),
+)
+
+
+async def seed_demo_activities(services: Services, unit_id: int) -> None:
+    """A few upcoming activities so the demo has something to browse and join."""
+    admin = await services.member_service.actor(DEMO_ADMIN_ID)
+    if (await services.activities.browse(admin)).total > 0:
+        return
+    tz = services.config.bot.tz
+    today = services.clock.now().astimezone(tz).date()
+    for days, hour, length, title, place, open_to, seats in _SAMPLE_ACTIVITIES:
+        start = datetime.combine(today + timedelta(days=days), time(hour), tzinfo=tz)
+        await services.activities.create(
+            admin,
+            ActivityDraft(
+                title=title,
+                description="Hoạt động mẫu của bản trình diễn Nhịp Cầu.",
+                kind=ActivityKind.ON_THE_SPOT if open_to is Audience.UNIT else ActivityKind.REGULAR,
+                unit_id=unit_id,
+                open_to=open_to,
+                place=place,
+                starts_at=start,
+                ends_at=start + timedelta(hours=length),
+                deadline_at=start - timedelta(days=1),
+                capacity=seats,
+                hours=float(length),
+            ),
+        )
 
 
 async def run_demo(config: Config, host: str, port: int, database: Path) -> int:
