@@ -278,20 +278,26 @@ async def on_phone_text(update: Update, context: BotContext, state: FlowState) -
         await say(update, context, "onboarding.phone_use_button")
 
 
-async def on_phone_contact(update: Update, context: BotContext, state: FlowState) -> None:
+async def own_phone(update: Update, context: BotContext) -> str | None:
+    """The phone number of a shared contact card, if it is the sender's own (else say why)."""
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
     contact = message.contact
     if contact is None or contact.user_id != user.id:
         await say(update, context, "onboarding.phone_not_own")
-        return
+        return None
     try:
-        phone = clean_phone(contact.phone_number)
+        return clean_phone(contact.phone_number)
     except InvalidInput as exc:
         await say(update, context, exc.key)
-        return
-    await advance(update, context, state, phone=phone)
+        return None
+
+
+async def on_phone_contact(update: Update, context: BotContext, state: FlowState) -> None:
+    phone = await own_phone(update, context)
+    if phone is not None:
+        await advance(update, context, state, phone=phone)
 
 
 async def on_email(update: Update, context: BotContext, state: FlowState) -> None:

@@ -10,11 +10,11 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.activities import format_number
 from bot.flows import FlowState
-from bot.members import InvalidInput, clean_phone
+from bot.members import InvalidInput
 from bot.models import Member
 from handlers import callbacks
 from handlers.context import BotContext
-from handlers.onboarding import on_unit_text, show_units
+from handlers.onboarding import on_unit_text, own_phone, show_units
 from handlers.router import Router
 from handlers.ui import answer, edit_or_send, inline, main_menu, say
 
@@ -197,19 +197,9 @@ async def on_phone_text(update: Update, context: BotContext, state: FlowState) -
 
 
 async def on_phone_contact(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
-    contact = message.contact
-    if contact is None or contact.user_id != user.id:
-        await say(update, context, "onboarding.phone_not_own")
-        return
-    try:
-        phone = clean_phone(contact.phone_number)
-    except InvalidInput as exc:
-        await say(update, context, exc.key)
-        return
-    await _save(update, context, "phone", phone)
+    phone = await own_phone(update, context)
+    if phone is not None:
+        await _save(update, context, "phone", phone)
 
 
 async def unit_chosen(update: Update, context: BotContext, state: FlowState, unit_id: int) -> None:
