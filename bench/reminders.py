@@ -59,7 +59,7 @@ async def run(registrations: int, rate: float, kill_at: float | None) -> dict[st
                 folder,
                 emulator.url,
                 database,
-                broadcast={"rate_per_second": rate * 0.98, "per_chat_interval_seconds": 1.0},
+                broadcast={"rate_per_second": rate, "per_chat_interval_seconds": 1.0},
             )
             # the database keeps whole seconds: take the due time as it will be stored
             due = datetime.fromtimestamp(time.time() + LEAD, UTC).replace(microsecond=0)

@@ -8,6 +8,7 @@ Knows nothing of Telegram: a sender passes an ``attempt`` callable that returns 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import math
@@ -75,22 +76,35 @@ class DeliverySettings:
         return max(2, min(64, math.ceil(self.rate_per_second / 20)))
 
 
+# Telegram counts messages in a sliding second as they arrive; a request that leaves late and
+# the next on time arrive closer than the pace. Keeping every second's worth of sends at least
+# this much longer than a second absorbs that jitter, so steady sending never meets a 429.
+WINDOW_MARGIN = 0.02
+
+
 class Courier:
-    """Spaces sends evenly at the configured rate across every sender of the bot; a 429 from
-    Telegram pauses them all, as Telegram's limit is per bot."""
+    """Spaces sends evenly at the configured rate across every sender of the bot, never more
+    than the rate in any sliding second; a 429 from Telegram pauses them all, as Telegram's
+    limit is per bot."""
 
     def __init__(self, settings: DeliverySettings) -> None:
         self.settings = settings
         self._interval = 1.0 / settings.rate_per_second
         self._next = 0.0
         self._paused_until = 0.0
+        self._recent: collections.deque[float] = collections.deque(
+            maxlen=max(1, int(settings.rate_per_second))
+        )
         self._last_sent_to: dict[int, float] = {}
         self.in_flight = 0
 
     async def _slot(self) -> None:
         now = time.monotonic()
         start = max(now, self._next, self._paused_until)
+        if len(self._recent) == self._recent.maxlen:
+            start = max(start, self._recent[0] + 1.0 + WINDOW_MARGIN)
         self._next = start + self._interval
+        self._recent.append(start)
         if start > now:
             await asyncio.sleep(start - now)
 
