@@ -67,8 +67,10 @@ def echo_cycle() -> StepsFor:
 
 
 class ReplyWatch:
-    """Resolves a person's pending step when the bot's next message (sent or edited) arrives in
-    their chat; the emulator calls ``changed`` synchronously as it records the message."""
+    """Resolves a person's pending step when the bot's reply arrives: its next message (sent or
+    edited) in their chat, or an answer to a press that shows a text (a refusal such as
+    "already registered"); a bare acknowledgement of a press is not a reply. The emulator calls
+    ``changed`` synchronously as it records either."""
 
     def __init__(self) -> None:
         self._waiting: dict[int, asyncio.Future[float]] = {}
@@ -78,7 +80,7 @@ class ReplyWatch:
         waiting = self._waiting
 
         def changed(kind: str, item_id: int) -> None:
-            if kind == "bot":
+            if kind == "bot" or (kind == "answer" and user.answers[item_id].text):
                 future = waiting.pop(user.id, None)
                 if future is not None and not future.done():
                     future.set_result(time.perf_counter())

@@ -11,8 +11,12 @@ Both bots use PTB's AIORateLimiter at the same overall rate (``--rate-limit``, d
 Nhịp Cầu through ``telegram.rate_limit_per_second``). At the production 30/s both would measure
 the limiter, not the bot, and the ratio would say nothing.
 
+The two bots run in alternating rounds (echo, Nhịp Cầu, echo, Nhịp Cầu, …) so that noise from
+a shared machine falls on both; the ratio is of the means over the rounds.
+
     python bench/throughput.py
-    python bench/throughput.py --profile /tmp/nhipcau-profile.txt   # needs pyinstrument
+    python bench/throughput.py --profile /tmp/nhipcau.txt    # pyinstrument, last round
+    python bench/throughput.py --profile /tmp/nhipcau.prof   # cProfile, last round
 """
 
 from __future__ import annotations
