@@ -408,7 +408,12 @@ async def on_callback(update: Update, context: BotContext) -> None:
         return
     if parsed.action == "tgname" and state.step == "name":
         await answer(update, context)
-        await advance(update, context, state, full_name=clean_full_name(user.full_name))
+        try:  # checked again: the press may be forged, or the name changed since it was shown
+            full_name = clean_full_name(user.full_name)
+        except InvalidInput as exc:
+            await say(update, context, exc.key, **exc.params)
+            return
+        await advance(update, context, state, full_name=full_name)
     elif parsed.action == "edit" and state.step == "summary" and parsed.arg() in FIELDS:
         await answer(update, context)
         field = parsed.arg()

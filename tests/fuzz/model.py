@@ -197,12 +197,27 @@ class Judge:
 
     def members(self) -> None:
         d = self.changes["members"]
+        known = {
+            row["telegram_id"]
+            for snap in (self.before, self.after)
+            for row in snap["members"].values()
+        }
+        # Senders who were not members before or after: they may have onboarded and then
+        # used /forgetme within the batch, leaving a new row already anonymised.
+        passing = self.facts.senders - known
         for key in d.touched():
             before, after = d.rows(key)
             tids = {r["telegram_id"] for r in (before, after) if r is not None}
+            forgotten_at_once = (
+                before is None
+                and after is not None
+                and after["telegram_id"] is None
+                and after["deleted_at"] is not None
+                and bool(passing)
+            )
             if key in d.removed:
                 self.refuse("members", key, "a member row was deleted")
-            elif not tids & self.facts.senders:
+            elif not tids & self.facts.senders and not forgotten_at_once:
                 self.refuse("members", key, "another person's member row changed")
 
     def flow_states(self) -> None:

@@ -372,13 +372,13 @@ class FuzzWorld:
         # People with a conversation going: a new user half-way through onboarding, the BTP
         # cadre creating an activity; everyone else has talked to the bot once.
         midflow = self.emu.user(MIDFLOW_VICTIM, first_name="Đang Dở")
-        await self._send_and_settle(midflow.send("/start"))
-        await self._send_and_settle(midflow.click(data="ob:consent:y"))
+        await self.send_and_settle(midflow.send("/start"))
+        await self.send_and_settle(midflow.click(data="ob:consent:y"))
         for person in CAST:
             user = self._user(person.key, ())
-            await self._send_and_settle(user.send("/help"))
+            await self.send_and_settle(user.send("/help"))
         cadre = self._user("cadre_btp", ())
-        await self._send_and_settle(cadre.send("/newactivity"))
+        await self.send_and_settle(cadre.send("/newactivity"))
         await self._settle_background()
         self.ids = await self._world_ids()
 
@@ -460,7 +460,7 @@ class FuzzWorld:
         assert self.bot.app is not None
         await asyncio.wait_for(self.bot.app.update_queue.join(), SETTLE_TIMEOUT)
 
-    async def _send_and_settle(self, sending: Awaitable[Any]) -> None:
+    async def send_and_settle(self, sending: Awaitable[Any]) -> None:
         await sending
         await self._settle()
 
@@ -824,6 +824,18 @@ class FuzzWorld:
         self._note(user, f"group callback {group.id}", data)
 
     # --- the end -------------------------------------------------------------------------
+
+    def report(self) -> str:
+        """Each distinct finding once (with the first batch that showed it), and how often."""
+        distinct: dict[tuple[str, str], list[Finding]] = {}
+        for finding in self.findings:
+            first_line = finding.detail.splitlines()[0] if finding.detail else ""
+            distinct.setdefault((finding.what, first_line), []).append(finding)
+        summary = "\n".join(
+            f"  {len(found)}× {what}: {line}" for (what, line), found in distinct.items()
+        )
+        details = "\n\n".join(found[0].render() for found in distinct.values())
+        return f"{len(self.findings)} findings, {len(distinct)} distinct:\n{summary}\n\n{details}"
 
     def final_checks(self) -> None:
         self.runner.run(self._final_checks())

@@ -1,0 +1,137 @@
+"""The model the fuzz suite judges batches with: it must refuse what a sender may not do and
+accept what they may, or the suite would pass vacuously."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.fuzz.model import TABLES, BatchFacts, Judge, Snapshot
+
+NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+MEMBER, CADRE_BYT, VICTIM = 920_001, 910_002, 930_001  # units: 1 BTP, 3 BYT
+
+
+def world() -> Snapshot:
+    empty: Snapshot = {table: {} for table in TABLES}
+    for mid, tid, unit in ((1, MEMBER, 1), (2, CADRE_BYT, 3), (3, VICTIM, 1), (4, 930_004, 1)):
+        empty["members"][(mid,)] = {"id": mid, "telegram_id": tid, "unit_id": unit, "phone": None}
+    empty["roles"][(CADRE_BYT,)] = {"telegram_id": CADRE_BYT, "role": "cadre", "unit_id": 3}
+    for aid, unit, open_to in ((1, 1, "all"), (2, 3, "unit"), (3, 3, "all")):
+        empty["activities"][(aid,)] = {
+            "id": aid,
+            "unit_id": unit,
+            "open_to": open_to,
+            "status": "open",
+            "deadline_at": "2026-12-19T01:00:00+00:00",
+            "capacity": 1,
+            "created_by": 1,
+        }
+    for rid, aid, mid, status, seq in ((1, 1, 1, "confirmed", None), (2, 1, 4, "waitlisted", 1)):
+        empty["registrations"][(rid,)] = registration(rid, aid, mid, status, seq)
+    empty["initiatives"][(1,)] = {
+        "id": 1,
+        "author_member_id": 3,
+        "unit_id": 1,
+        "status": "submitted",
+        "recognition_level": None,
+        "title": "Sáng kiến",
+        "field": "digital",
+        "problem": "p",
+        "solution": "s",
+        "benefit": "b",
+        "coauthors": "",
+    }
+    return empty
+
+
+def registration(rid: int, aid: int, mid: int, status: str, seq: int | None) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "activity_id": aid,
+        "member_id": mid,
+        "status": status,
+        "waitlist_seq": seq,
+        "confirmed_at": None,
+        "attended_at": None,
+        "hours_credited": 0,
+        "walk_in": 0,
+        "updated_at": "x",
+    }
+
+
+def judge(before: Snapshot, after: Snapshot, *senders: int) -> list[str]:
+    return Judge(before, after, BatchFacts(set(senders), NOW)).judge()
+
+
+def test_unchanged_world_is_fine() -> None:
+    assert judge(world(), world(), MEMBER) == []
+
+
+def test_own_cancel_promotes_the_waitlist() -> None:
+    before, after = world(), world()
+    after["registrations"][(1,)]["status"] = "cancelled"
+    promoted = after["registrations"][(2,)]
+    promoted.update(status="confirmed", waitlist_seq=None, confirmed_at="now")
+    assert judge(before, after, MEMBER) == []
+
+
+def test_someone_elses_registration_may_not_change() -> None:
+    before, after = world(), world()
+    after["registrations"][(2,)]["status"] = "cancelled"
+    assert judge(before, after, MEMBER)
+
+
+def test_registering_for_another_units_closed_circle_is_refused() -> None:
+    before, after = world(), world()
+    after["registrations"][(9,)] = registration(9, 2, 1, "confirmed", None)
+    assert any("not open to them" in v for v in judge(before, after, MEMBER))
+    after["registrations"][(9,)] = registration(9, 3, 1, "confirmed", None)
+    assert judge(before, after, MEMBER) == []
+
+
+def test_a_cadre_manages_their_unit_only() -> None:
+    before, after = world(), world()
+    after["activities"][(2,)]["status"] = "closed"
+    assert judge(before, after, CADRE_BYT) == []
+    after["activities"][(1,)]["status"] = "closed"
+    assert any("activities[1]" in v for v in judge(before, after, CADRE_BYT))
+
+
+def test_roles_are_never_gained_and_reviews_need_the_units_cadre() -> None:
+    before = world()
+    after = copy.deepcopy(before)
+    after["roles"][(MEMBER,)] = {"telegram_id": MEMBER, "role": "admin", "unit_id": None}
+    assert judge(before, after, MEMBER)
+    after = copy.deepcopy(before)
+    after["initiatives"][(1,)]["status"] = "in_review"
+    after["initiative_history"][(1,)] = {
+        "id": 1,
+        "initiative_id": 1,
+        "actor_member_id": 2,
+        "actor_telegram_id": None,
+        "from_status": "submitted",
+        "to_status": "in_review",
+    }
+    assert judge(before, after, CADRE_BYT)  # BYT's cadre reviewing a BTP initiative
+
+
+def test_another_persons_flow_state_may_not_change() -> None:
+    before, after = world(), world()
+    after["conversation_state"][(VICTIM,)] = {"telegram_id": VICTIM, "flow": "x", "step": "y"}
+    assert judge(before, after, MEMBER)
+    assert judge(before, after, VICTIM) == []
+
+
+def test_onboarding_and_forgetting_oneself_in_one_batch() -> None:
+    before, after = world(), world()
+    after["members"][(9,)] = {
+        "id": 9,
+        "telegram_id": None,
+        "unit_id": 1,
+        "phone": None,
+        "deleted_at": "2026-12-01T01:00:00+00:00",
+    }
+    assert judge(before, after, 940_001) == []  # a newcomer, gone again
+    assert judge(before, after, MEMBER)  # a known member cannot explain a new row
