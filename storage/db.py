@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,21 +39,13 @@ def from_db_time(text: str | None) -> datetime | None:
 async def first_row(
     conn: aiosqlite.Connection, sql: str, params: Params = ()
 ) -> sqlite3.Row | None:
-    """The first row of a query in one trip to the connection's thread. aiosqlite's public API
-    takes three (execute, fetchone, close), and with a dozen lookups per update those trips,
-    not the queries, were most of the bot's database time. ``_execute`` is aiosqlite's own
-    queue-a-call primitive (stable from 0.17 to 0.22, pinned in pyproject.toml)."""
-    queue_call: Callable[..., Awaitable[sqlite3.Row | None]] = conn._execute
-    return await queue_call(_fetch_first, conn._conn, sql, params)
-
-
-def _fetch_first(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
-    cursor = conn.execute(sql, params)
-    try:
-        row: sqlite3.Row | None = cursor.fetchone()
-    finally:
-        cursor.close()
-    return row
+    """The first row of a query in one trip to the connection's thread (``execute`` then
+    ``fetchone`` would take three, and with a dozen lookups per update those trips, not the
+    queries, were most of the bot's database time). Meant for lookups by key or LIMIT 1."""
+    rows = await conn.execute_fetchall(sql, params)
+    for row in rows:
+        return row
+    return None
 
 
 async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aiosqlite.Connection:
