@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
-    Bot,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     LinkPreviewOptions,
@@ -25,7 +24,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 from bot.broadcasts import BroadcastSender
 from bot.config import Config
@@ -36,6 +34,7 @@ from bot.services import Services
 from bot.webhook import WebhookServer, start_webhook_server
 from handlers import BotContext, register_handlers
 from handlers.broadcasts import TelegramProgress, TelegramTransport
+from handlers.bulk_api import BulkBotApi
 from handlers.menus import commands_for
 from handlers.reminders import TelegramReminderTransport
 
@@ -153,20 +152,20 @@ async def serve(
 class Outboxes:
     """The senders that deliver outside a reply: broadcasts and scheduled messages."""
 
-    bot: Bot
+    api: BulkBotApi
     broadcasts: BroadcastSender
     reminders: ReminderScheduler
 
     async def stop(self) -> None:
         await self.reminders.stop()
         await self.broadcasts.stop()
-        await self.bot.shutdown()
+        await self.api.close()
 
 
 async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     """Broadcasts and reminders pace themselves through one courier (Telegram's limit is per
-    bot), on their own Bot without PTB's rate limiter, which would cap paid broadcasts at 30/s
-    and hide 429s from them."""
+    bot) and send through the bulk API, not PTB's rate-limited Bot, which would cap paid
+    broadcasts at 30/s and hide 429s from them."""
     config = services.config
     courier = Courier(
         DeliverySettings(
@@ -174,13 +173,12 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
             per_chat_interval=config.broadcast.per_chat_interval_seconds,
         )
     )
-    bot = Bot(
+    api = BulkBotApi(
+        config.telegram.api_base_url,
         config.telegram.token,
-        base_url=config.telegram.api_base_url,
-        base_file_url=config.telegram.api_file_url,
-        request=HTTPXRequest(connection_pool_size=courier.settings.concurrency + 2),
+        connections=courier.settings.concurrency + 2,
     )
-    await bot.initialize()
+    await api.start()
 
     async def language_of(telegram_id: int) -> str:
         member = await services.members.by_telegram_id(telegram_id)
@@ -188,7 +186,7 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
 
     broadcasts = BroadcastSender(
         services.broadcasts.repository,
-        TelegramTransport(bot, services.catalogue, paid=config.broadcast.paid),
+        TelegramTransport(api, services.catalogue, app.bot.username, paid=config.broadcast.paid),
         TelegramProgress(app.bot, services.catalogue, language_of),
         services.clock,
         courier,
@@ -197,7 +195,7 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     reminders = ReminderScheduler(
         services.reminders,
         TelegramReminderTransport(
-            bot, services.catalogue, config.bot.tz, config.bot.hours_per_day, services.clock
+            api, services.catalogue, config.bot.tz, config.bot.hours_per_day, services.clock
         ),
         services.clock,
         courier,
@@ -206,7 +204,7 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     services.activities.schedule_listeners.append(reminders.wake)
     await broadcasts.start()
     await reminders.start()
-    return Outboxes(bot, broadcasts, reminders)
+    return Outboxes(api, broadcasts, reminders)
 
 
 def _stop_on_signals() -> asyncio.Event:

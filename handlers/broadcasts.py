@@ -4,6 +4,7 @@ pause/resume/cancel, and the Telegram side of the outbox (transport and progress
 from __future__ import annotations
 
 import logging
+import warnings
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.warnings import PTBUserWarning
 
 from bot.access import Actor, NotAllowed
 from bot.broadcasts import eta_text, validate_text
@@ -28,8 +30,8 @@ from bot.models import (
     Recipient,
 )
 from handlers import callbacks
+from handlers.bulk_api import BulkBotApi
 from handlers.context import BotContext
-from handlers.delivery import outcome_of
 from handlers.router import Router
 from handlers.ui import answer, edit_or_send, inline, say
 
@@ -53,55 +55,60 @@ def render_markup(
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, url=url)]])
 
 
-async def send_content(
-    bot: Bot,
+def content_call(
     chat_id: int,
     content: BroadcastContent,
     markup: InlineKeyboardMarkup | None,
     *,
     paid: bool = False,
-) -> Message:
-    extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
-    if content.media_kind == "photo" and content.media_file_id:
-        return await bot.send_photo(
-            chat_id,
-            content.media_file_id,
-            caption=content.text_html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            **extra,
-        )
-    if content.media_kind == "document" and content.media_file_id:
-        return await bot.send_document(
-            chat_id,
-            content.media_file_id,
-            caption=content.text_html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            **extra,
-        )
-    return await bot.send_message(
-        chat_id, content.text_html, parse_mode=ParseMode.HTML, reply_markup=markup, **extra
-    )
+) -> tuple[str, dict[str, Any]]:
+    """The Bot API method and parameters of an announcement: one place, so the preview is
+    exactly what members receive."""
+    payload: dict[str, Any] = {"chat_id": chat_id, "parse_mode": ParseMode.HTML.value}
+    if content.media_kind in ("photo", "document") and content.media_file_id:
+        method = "sendPhoto" if content.media_kind == "photo" else "sendDocument"
+        payload[str(content.media_kind)] = content.media_file_id
+        payload["caption"] = content.text_html
+    else:
+        method = "sendMessage"
+        payload["text"] = content.text_html
+        payload["link_preview_options"] = {"is_disabled": True}
+    if markup is not None:
+        payload["reply_markup"] = markup.to_dict()
+    if paid:
+        payload["allow_paid_broadcast"] = True
+    return method, payload
+
+
+async def send_preview(
+    bot: Bot, chat_id: int, content: BroadcastContent, markup: InlineKeyboardMarkup | None
+) -> None:
+    method, payload = content_call(chat_id, content, markup)
+    with warnings.catch_warnings():
+        # PTB suggests its typed method; the raw call keeps the very parameters members get.
+        warnings.simplefilter("ignore", PTBUserWarning)
+        await bot.do_api_request(method, api_kwargs=payload)
 
 
 class TelegramTransport:
-    """Sends one broadcast message and translates Telegram's answer into an ``Outcome``."""
+    """Sends one broadcast message through the bulk API."""
 
-    def __init__(self, bot: Bot, catalogue: Catalogue, *, paid: bool) -> None:
-        self._bot = bot
+    def __init__(
+        self, api: BulkBotApi, catalogue: Catalogue, bot_username: str, *, paid: bool
+    ) -> None:
+        self._api = api
         self._catalogue = catalogue
+        self._bot_username = bot_username
         self._paid = paid
 
     async def deliver(self, broadcast: Broadcast, recipient: Recipient) -> Outcome:
         markup = render_markup(
-            broadcast.content, recipient.language, self._catalogue, self._bot.username
+            broadcast.content, recipient.language, self._catalogue, self._bot_username
         )
-        return await outcome_of(
-            send_content(
-                self._bot, recipient.telegram_id, broadcast.content, markup, paid=self._paid
-            )
+        method, payload = content_call(
+            recipient.telegram_id, broadcast.content, markup, paid=self._paid
         )
+        return await self._api.send(method, payload)
 
 
 class TelegramProgress:
@@ -408,7 +415,7 @@ async def _preview(update: Update, context: BotContext, state: FlowState) -> Non
     content = _content_of(state)
     language = await context.language(update)
     await say(update, context, "broadcasts.preview_intro")
-    await send_content(
+    await send_preview(
         context.bot,
         chat.id,
         content,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler
 
@@ -19,8 +19,8 @@ from bot.members import InvalidInput
 from bot.reminders import DIGEST, REMINDER, THANK_YOU, DueMessage
 from handlers import callbacks
 from handlers.activities import tell_promoted
+from handlers.bulk_api import BulkBotApi
 from handlers.context import BotContext
-from handlers.delivery import outcome_of
 from handlers.ui import answer, edit_or_send
 
 
@@ -109,9 +109,9 @@ def _time_left(catalogue: Catalogue, language: str, span: timedelta) -> str:
 
 class TelegramReminderTransport:
     def __init__(
-        self, bot: Bot, catalogue: Catalogue, tz: Any, hours_per_day: float, clock: Clock
+        self, api: BulkBotApi, catalogue: Catalogue, tz: Any, hours_per_day: float, clock: Clock
     ) -> None:
-        self._bot = bot
+        self._api = api
         self._clock = clock
         self._catalogue = catalogue
         self._tz = tz
@@ -121,11 +121,15 @@ class TelegramReminderTransport:
         text, markup = render(
             message, self._catalogue, self._tz, self._hours_per_day, self._clock.now()
         )
-        return await outcome_of(
-            self._bot.send_message(
-                message.to.telegram_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        )
+        payload: dict[str, Any] = {
+            "chat_id": message.to.telegram_id,
+            "text": text,
+            "parse_mode": ParseMode.HTML.value,
+            "link_preview_options": {"is_disabled": True},
+        }
+        if markup is not None:
+            payload["reply_markup"] = markup.to_dict()
+        return await self._api.send("sendMessage", payload)
 
 
 async def on_callback(update: Update, context: BotContext) -> None:
