@@ -77,9 +77,12 @@ class DeliverySettings:
 
 
 # Telegram counts messages in a sliding second as they arrive; a request that leaves late and
-# the next on time arrive closer than the pace. Keeping every second's worth of sends at least
-# this much longer than a second absorbs that jitter, so steady sending never meets a 429.
+# the next on time arrive closer than the pace. Keeping every second's worth of sends a margin
+# longer than a second absorbs that jitter; each 429 widens the margin (more sends in flight
+# means more jitter), up to a limit.
 WINDOW_MARGIN = 0.02
+WINDOW_MARGIN_STEP = 0.01
+WINDOW_MARGIN_MAX = 0.1
 
 
 class Courier:
@@ -95,6 +98,7 @@ class Courier:
         self._recent: collections.deque[float] = collections.deque(
             maxlen=max(1, int(settings.rate_per_second))
         )
+        self.margin = WINDOW_MARGIN
         self._last_sent_to: dict[int, float] = {}
         self.in_flight = 0
 
@@ -102,13 +106,15 @@ class Courier:
         now = time.monotonic()
         start = max(now, self._next, self._paused_until)
         if len(self._recent) == self._recent.maxlen:
-            start = max(start, self._recent[0] + 1.0 + WINDOW_MARGIN)
+            start = max(start, self._recent[0] + 1.0 + self.margin)
         self._next = start + self._interval
         self._recent.append(start)
         if start > now:
             await asyncio.sleep(start - now)
 
     def pause(self, seconds: float) -> None:
+        if time.monotonic() >= self._paused_until:  # once per 429 episode, not per request
+            self.margin = min(WINDOW_MARGIN_MAX, self.margin + WINDOW_MARGIN_STEP)
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
         self._next = max(self._next, self._paused_until)
 
