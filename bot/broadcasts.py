@@ -267,14 +267,14 @@ class BroadcastSender:
         while True:
             self._wake.clear()
             try:
-                next_due = await self._tick()
+                next_due = await self.check_due()
             except Exception:
                 log.exception("broadcast supervisor tick failed; retrying")
                 next_due = 5.0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=next_due)
 
-    async def _tick(self) -> float:
+    async def check_due(self) -> float:
         """Start what is due; returns how long to sleep before looking again."""
         now = self._clock.now()
         wait = 60.0
