@@ -311,6 +311,33 @@ class ActivityDraft:
     questions: tuple[Question, ...] = ()
     reminder_offsets: tuple[int, ...] | None = None
 
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "description": self.description,
+            "kind": self.kind,
+            "campaign_id": self.campaign_id,
+            "unit_id": self.unit_id,
+            "open_to": self.open_to,
+            "place": self.place,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "deadline_at": self.deadline_at,
+            "capacity": self.capacity,
+            "hours": self.hours,
+            "reminder_offsets": self.reminder_offsets,
+            "questions": self.questions,
+        }
+
+    def preview(self, *, created_by: int) -> Activity:
+        """The activity as it will look once created (for the summary before confirming)."""
+        return Activity(id=0, status=ActivityStatus.OPEN, created_by=created_by, **self._fields())
+
+    def to_new(self, *, created_by: int) -> NewActivity:
+        return NewActivity(
+            created_by=created_by, checkin_token=new_checkin_token(), **self._fields()
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ActivityCard:
@@ -817,29 +844,11 @@ class ActivityService:
         await self._check_campaign(cleaned)
         return cleaned
 
-    def _new(self, actor: Actor, draft: ActivityDraft) -> NewActivity:
-        return NewActivity(
-            title=draft.title,
-            description=draft.description,
-            kind=draft.kind,
-            campaign_id=draft.campaign_id,
-            unit_id=draft.unit_id,
-            open_to=draft.open_to,
-            place=draft.place,
-            starts_at=draft.starts_at,
-            ends_at=draft.ends_at,
-            deadline_at=draft.deadline_at,
-            capacity=draft.capacity,
-            hours=draft.hours,
-            reminder_offsets=draft.reminder_offsets,
-            created_by=actor.telegram_id,
-            questions=draft.questions,
-            checkin_token=new_checkin_token(),
-        )
-
     async def create(self, actor: Actor, draft: ActivityDraft) -> Activity:
         cleaned = await self.validate(actor, draft)
-        activity_id = await self._activities.create(self._new(actor, cleaned), self._clock.now())
+        activity_id = await self._activities.create(
+            cleaned.to_new(created_by=actor.telegram_id), self._clock.now()
+        )
         activity = await self._activities.get(activity_id)
         assert activity is not None
         self._schedule_changed()
@@ -894,7 +903,9 @@ class ActivityService:
         if errors:
             return ImportReport([], errors)
         now = self._clock.now()
-        ids = await self._activities.create_many([self._new(actor, d) for d in drafts], now)
+        ids = await self._activities.create_many(
+            [d.to_new(created_by=actor.telegram_id) for d in drafts], now
+        )
         self._schedule_changed()
         return ImportReport(ids, [])
 

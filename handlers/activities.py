@@ -1306,24 +1306,7 @@ async def _show_summary(update: Update, context: BotContext, state: FlowState) -
     unit = await service.unit(draft.unit_id)
     campaign = await service.campaign(draft.campaign_id) if draft.campaign_id else None
     none = await context.label(update, "activities.none")
-    preview = Activity(
-        id=0,
-        title=draft.title,
-        description=draft.description,
-        kind=draft.kind,
-        campaign_id=draft.campaign_id,
-        unit_id=draft.unit_id,
-        open_to=draft.open_to,
-        place=draft.place,
-        starts_at=draft.starts_at,
-        ends_at=draft.ends_at,
-        deadline_at=draft.deadline_at,
-        capacity=draft.capacity,
-        hours=draft.hours,
-        reminder_offsets=draft.reminder_offsets,
-        status=ActivityStatus.OPEN,
-        created_by=user.id,
-    )
+    preview = draft.preview(created_by=user.id)
     reminders = draft.reminder_offsets or service.default_reminders
     if not data.get("reviewing"):
         state = await context.services.flows.move(user.id, state, "summary", reviewing=True)
