@@ -285,14 +285,12 @@ _EXCEL_EPOCH = date(1899, 12, 30).toordinal()
 def _xml_text(text: str) -> str:
     if len(text) > XLSX_MAX_TEXT:
         text = text[:XLSX_MAX_TEXT]
-    if text.isprintable() and not ("&" in text or "<" in text or ">" in text or "_x" in text):
-        return text  # the common case, decided by C string methods alone
-    if _XML_SPECIAL.search(text):
-        # Excel reads _xHHHH_ as an escaped character: escape a literal one first.
-        text = re.sub(r"_(x[0-9A-Fa-f]{4}_)", r"_x005F_\1", text)
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-    return text
+    if _XML_SPECIAL.search(text) is None:
+        return text  # the common case: one search in C
+    # Excel reads _xHHHH_ as an escaped character: escape a literal one first.
+    text = re.sub(r"_(x[0-9A-Fa-f]{4}_)", r"_x005F_\1", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 
 def excel_serial(moment: datetime) -> float:
