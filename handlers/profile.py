@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime
 
 from telegram import InputFile, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -19,6 +20,7 @@ from handlers.router import Router
 from handlers.ui import answer, edit_or_send, inline, main_menu, say
 
 FLOW = "profile"
+PRIVACY_FLOW = "privacy"
 EDITABLE = {"name": "full_name", "unit": "unit_id", "phone": "phone", "email": "email"}
 
 
@@ -331,13 +333,18 @@ async def my_data(update: Update, context: BotContext) -> None:
 
 async def forget_me(update: Update, context: BotContext) -> None:
     member = await _member_or_refuse(update, context)
-    if member is None:
+    user = update.effective_user
+    if member is None or user is None:
         return
+    # The "yes" button carries a one-time code kept in the flow state: an old or forged press
+    # cannot erase an account, only the confirmation asked for just now can.
+    code = secrets.token_hex(4)
+    await context.services.flows.start(user.id, PRIVACY_FLOW, "confirm_forget", code=code)
     rows = [
         [
             (
                 await context.label(update, "privacy.forget_confirm"),
-                callbacks.pack("pv", "forget", "yes"),
+                callbacks.pack("pv", "forget", "yes", code),
             )
         ],
         [
@@ -355,13 +362,26 @@ async def on_privacy_callback(update: Update, context: BotContext) -> None:
     member = await _member_or_refuse(update, context)
     if member is None:
         return
+    user = update.effective_user
     if parsed is None or parsed.action != "forget" or parsed.arg() not in ("yes", "no"):
         await answer(update, context, "common.button_expired")
         return
-    await answer(update, context)
     if parsed.arg() == "no":
+        await answer(update, context)
+        if user is not None:
+            await context.services.flows.clear(user.id)
         await edit_or_send(update, context, "privacy.forget_kept")
         return
+    state = await context.services.flows.get(user.id) if user else None
+    if (
+        state is None
+        or state.flow != PRIVACY_FLOW
+        or not parsed.arg(1)
+        or state.data.get("code") != parsed.arg(1)
+    ):
+        await answer(update, context, "common.button_expired")
+        return
+    await answer(update, context)
     language = await context.language(update)
     await context.services.member_service.forget(member)
     context.forget_actor()

@@ -401,3 +401,24 @@ async def test_unknown_commands_and_stickers_get_a_polite_reply(
     )
     assert "chữ và các nút" in (await user.next_message()).text
     assert menu_labels(user) == [] or menu_labels(user) == MENU
+
+
+async def test_an_old_or_forged_delete_button_erases_nothing(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    user = await bot.add_member(emulator.user(5116), name="Phan Văn Đức")
+    first = await say_and_read(user, "/forgetme")
+    await say_and_read(user, "/forgetme")  # a newer confirmation replaces the first
+    for data, message_id in (
+        ("pv:forget:yes", None),
+        ("pv:forget:yes:deadbeef", None),
+        (first.buttons[0][0].callback_data, first.message_id),
+    ):
+        answer = await press(user, data=data, message_id=message_id)
+        assert "không còn hiệu lực" in (answer.text or ""), data
+    assert await bot.svc.members.by_telegram_id(5116) is not None
+    latest = user.last_message
+    assert latest is not None
+    await press(user, "🗑 Xoá dữ liệu của tôi", message_id=latest.message_id)
+    await user.wait_for(lambda m: "đăng ký mới" in m.text)
+    assert await bot.svc.members.by_telegram_id(5116) is None
