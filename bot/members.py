@@ -16,10 +16,11 @@ from bot.access import Action, Actor, authorize, resolve_actor
 from bot.clock import Clock
 from bot.i18n import LANGUAGES
 from bot.models import Member, Role, RoleGrant, Unit
-from storage.conversations import ConversationRepository
+from storage.conversations import ConversationRepository, FlowState
 from storage.members import MemberRepository, NewMember, RoleRepository
 from storage.units import UnitRepository
 
+ONBOARDING_FLOW = "onboarding"
 NAME_MIN, NAME_MAX = 2, 100
 EMAIL_MAX = 254
 UNITS_PER_PAGE = 8
@@ -133,6 +134,19 @@ class MemberService:
         return await self._units.get(unit_id)
 
     # --- onboarding ------------------------------------------------------------------------
+
+    async def give_consent(
+        self, telegram_id: int, *, payload: str | None, language: str
+    ) -> tuple[FlowState, datetime]:
+        """Consent recorded now (Decree 13 wants the time): the onboarding draft starts."""
+        consent_at = self._clock.now()
+        state = FlowState(
+            ONBOARDING_FLOW,
+            "name",
+            {"consent_at": consent_at.isoformat(), "payload": payload, "language": language},
+        )
+        await self._conversations.put(telegram_id, state, consent_at)
+        return state, consent_at
 
     async def complete_onboarding(
         self,

@@ -3,6 +3,7 @@ handler."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -19,6 +20,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot.access import NotAllowed
+from bot.members import InvalidInput
 from handlers.context import BotContext
 from handlers.router import Router
 from handlers.ui import answer, main_menu, say
@@ -63,12 +66,31 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log with context (never the token or what the person typed) and apologise."""
+    """Log with context (never the token or what the person typed) and apologise.
+
+    A refusal from a service (bad input, a role or unit that does not allow the action) that
+    a handler did not catch is still a refusal, not a fault: it gets its own catalogue reply
+    instead of the apology, and is logged as a bug in that handler."""
     error = context.error
     if not isinstance(update, Update):
         log.error("error outside an update: %r", error, exc_info=error)
         return
     user_id = update.effective_user.id if update.effective_user else None
+    if isinstance(error, InvalidInput | NotAllowed):
+        log.error(
+            "handler let a refusal through for update %s: %s",
+            update.update_id,
+            type(error).__name__,
+            extra={"update_id": update.update_id, "user_id": user_id},
+        )
+        key = error.key if isinstance(error, InvalidInput) else error.reason
+        params = error.params if isinstance(error, InvalidInput) else {}
+        with contextlib.suppress(TelegramError):
+            if update.callback_query is not None and not context.query_answered:
+                await answer(update, context, key, alert=True, **params)
+            elif update.effective_chat is not None:
+                await say(update, context, key, **params)
+        return
     log.error(
         "error while handling update %s from user %s: %s",
         update.update_id,

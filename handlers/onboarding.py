@@ -10,7 +10,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.flows import FlowState
-from bot.members import InvalidInput, clean_email, clean_full_name, clean_phone
+from bot.members import ONBOARDING_FLOW, InvalidInput, clean_email, clean_full_name, clean_phone
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router, router_of, run_deep_link
@@ -18,7 +18,7 @@ from handlers.ui import answer, edit_or_send, inline, main_menu, say
 
 log = logging.getLogger(__name__)
 
-FLOW = "onboarding"
+FLOW = ONBOARDING_FLOW
 PENDING_PAYLOAD = "pending_payload"  # in user_data only until consent: refusing stores nothing
 FIELDS = ("name", "unit", "phone", "email")
 
@@ -384,16 +384,10 @@ async def on_callback(update: Update, context: BotContext) -> None:
     if parsed.action == "consent" and state is None:
         await answer(update, context)
         if parsed.arg() == "y":
-            payload = context.user_state.pop(PENDING_PAYLOAD, None)
-            language = await context.language(update)
-            consent_at = services.clock.now()
-            state = await services.flows.start(
+            state, consent_at = await services.member_service.give_consent(
                 user.id,
-                FLOW,
-                "name",
-                consent_at=consent_at.isoformat(),
-                payload=payload,
-                language=language,
+                payload=context.user_state.pop(PENDING_PAYLOAD, None),
+                language=await context.language(update),
             )
             await edit_or_send(
                 update, context, "onboarding.consent_given", time=_local(context, consent_at)

@@ -422,3 +422,27 @@ async def test_an_old_or_forged_delete_button_erases_nothing(
     await press(user, "🗑 Xoá dữ liệu của tôi", message_id=latest.message_id)
     await user.wait_for(lambda m: "đăng ký mới" in m.text)
     assert await bot.svc.members.by_telegram_id(5116) is None
+
+
+async def test_a_refusal_a_handler_forgot_to_catch_still_reaches_the_person(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    from telegram.ext import CallbackQueryHandler, CommandHandler
+
+    from bot.access import NotAllowed
+    from bot.members import InvalidInput
+
+    async def careless(update, context):  # type: ignore[no-untyped-def]
+        raise InvalidInput("onboarding.email_invalid")
+
+    async def careless_button(update, context):  # type: ignore[no-untyped-def]
+        raise NotAllowed()
+
+    assert bot.app is not None
+    bot.app.add_handler(CommandHandler("careless", careless), group=-1)
+    bot.app.add_handler(CallbackQueryHandler(careless_button, pattern="^zz:"), group=-1)
+    user = await bot.add_member(emulator.user(5117))
+    reply = await say_and_read(user, "/careless")
+    assert "Email chưa đúng định dạng" in reply.text  # not the generic apology
+    answer = await press(user, data="zz:x:1")
+    assert answer.show_alert and "không có quyền" in (answer.text or "")
