@@ -86,9 +86,11 @@ async def test_cadre_reaches_only_their_unit_and_members_cannot_broadcast(
     assert audience is not None and "🏢 Đoàn viên đơn vị tôi" in audience.button_texts()
     assert "👥 Toàn bộ đoàn viên" not in audience.button_texts()
     # a forged "everyone" press is refused and changes nothing
-    answer = await press(cadre, data="bc:aud:all", message_id=audience.message_id)
-    assert answer is not None
+    await press(cadre, data="bc:aud:all", message_id=audience.message_id)
     await cadre.wait_for(lambda m: "không có quyền" in m.text)
+    state = await bot.svc.conversations.get(7100)
+    assert state is not None and state.step == "audience"  # still choosing, nothing chosen
+    assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 0
     await cadre.click("🏢 Đoàn viên đơn vị tôi", message_id=audience.message_id)
     count = await cadre.wait_for(lambda m: "sẽ được gửi tới" in m.text)
     assert "<b>4</b>" in count.html  # three members and the cadre
