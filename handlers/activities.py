@@ -55,7 +55,7 @@ from bot.members import InvalidInput
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router
-from handlers.ui import answer, edit_or_send, inline, say
+from handlers.ui import answer, ask_to_confirm, edit_or_send, inline, say
 
 log = logging.getLogger(__name__)
 
@@ -656,25 +656,12 @@ async def _ask_cancel(update: Update, context: BotContext, activity_id: int) -> 
         await _refuse(update, context, "activities.not_registered")
         return
     await answer(update, context)
-    rows = [
-        [
-            (
-                await context.label(update, "activities.cancel_confirm"),
-                callbacks.pack("act", "cy", activity_id),
-            )
-        ],
-        [
-            (
-                await context.label(update, "activities.cancel_keep"),
-                callbacks.pack("act", "v", activity_id),
-            )
-        ],
-    ]
-    await say(
+    await ask_to_confirm(
         update,
         context,
         "activities.cancel_ask",
-        reply_markup=inline(rows),
+        yes=("activities.cancel_confirm", callbacks.pack("act", "cy", activity_id)),
+        no=("activities.cancel_keep", callbacks.pack("act", "v", activity_id)),
         title=card.activity.title,
     )
 
@@ -2122,25 +2109,12 @@ async def _ask_cancel_activity(update: Update, context: BotContext, activity_id:
         await _refuse(update, context, exc.key if isinstance(exc, InvalidInput) else exc.reason)
         return
     await answer(update, context)
-    rows = [
-        [
-            (
-                await context.label(update, "activities.cancel_activity_confirm"),
-                callbacks.pack("acm", "xy", activity_id),
-            )
-        ],
-        [
-            (
-                await context.label(update, "activities.cancel_keep"),
-                callbacks.pack("acm", "m", activity_id),
-            )
-        ],
-    ]
-    await say(
+    await ask_to_confirm(
         update,
         context,
         "activities.cancel_activity_ask",
-        reply_markup=inline(rows),
+        yes=("activities.cancel_activity_confirm", callbacks.pack("acm", "xy", activity_id)),
+        no=("activities.cancel_keep", callbacks.pack("acm", "m", activity_id)),
         title=activity.title,
         count=activity.confirmed + activity.waitlisted,
     )

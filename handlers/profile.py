@@ -17,7 +17,7 @@ from handlers import callbacks
 from handlers.context import BotContext
 from handlers.onboarding import on_unit_text, own_phone, show_units
 from handlers.router import Router
-from handlers.ui import answer, edit_or_send, inline, main_menu, say
+from handlers.ui import answer, ask_to_confirm, edit_or_send, inline, main_menu, say
 
 FLOW = "profile"
 PRIVACY_FLOW = "privacy"
@@ -340,21 +340,13 @@ async def forget_me(update: Update, context: BotContext) -> None:
     # cannot erase an account, only the confirmation asked for just now can.
     code = secrets.token_hex(4)
     await context.services.flows.start(user.id, PRIVACY_FLOW, "confirm_forget", code=code)
-    rows = [
-        [
-            (
-                await context.label(update, "privacy.forget_confirm"),
-                callbacks.pack("pv", "forget", "yes", code),
-            )
-        ],
-        [
-            (
-                await context.label(update, "privacy.forget_keep"),
-                callbacks.pack("pv", "forget", "no"),
-            )
-        ],
-    ]
-    await say(update, context, "privacy.forget_ask", reply_markup=inline(rows))
+    await ask_to_confirm(
+        update,
+        context,
+        "privacy.forget_ask",
+        yes=("privacy.forget_confirm", callbacks.pack("pv", "forget", "yes", code)),
+        no=("privacy.forget_keep", callbacks.pack("pv", "forget", "no")),
+    )
 
 
 async def on_privacy_callback(update: Update, context: BotContext) -> None:

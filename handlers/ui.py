@@ -68,6 +68,21 @@ async def say(
     )
 
 
+async def ask_to_confirm(
+    update: Update,
+    context: BotContext,
+    key: str,
+    /,
+    *,
+    yes: tuple[str, str],
+    no: tuple[str, str],
+    **params: Any,
+) -> None:
+    """A question with two buttons, one per row: ``yes``/``no`` are (label key, callback)."""
+    rows = [[(await context.label(update, label), data)] for label, data in (yes, no)]
+    await say(update, context, key, reply_markup=inline(rows), **params)
+
+
 async def answer(
     update: Update,
     context: BotContext,
