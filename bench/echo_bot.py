@@ -1,6 +1,9 @@
-"""The throughput baseline: a bare python-telegram-bot echo bot, built like Nhịp Cầu's
-Application in bot/app.py (same PTB, same AIORateLimiter at the same rate, same defaults,
-updates handled one at a time), replying to each text with the same text.
+"""The throughput baseline: a bare python-telegram-bot echo bot, replying to each text with
+the same text. It has the same PTB, the same AIORateLimiter at the same rate and the same
+defaults as Nhịp Cầu's Application in bot/app.py, and otherwise PTB's own choices: the httpx
+transport and updates handled one at a time (Nhịp Cầu replaces both: handlers/aiohttp_request.py
+and handlers/lanes.py). ``--concurrent N`` lets it handle N updates at once, to show how much of
+the gap is concurrency.
 
     python bench/echo_bot.py --api-url http://127.0.0.1:PORT --token TOKEN --rate 1000
 """
@@ -32,6 +35,7 @@ def main() -> None:
     parser.add_argument("--api-url", required=True, help="the emulator, http://127.0.0.1:PORT")
     parser.add_argument("--token", required=True)
     parser.add_argument("--rate", type=float, default=30.0, help="AIORateLimiter overall rate")
+    parser.add_argument("--concurrent", type=int, default=0, help="updates at once (0: PTB's 1)")
     args = parser.parse_args()
     app = (
         Application.builder()
@@ -42,7 +46,7 @@ def main() -> None:
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(True))
         )
         .rate_limiter(AIORateLimiter(overall_max_rate=args.rate, max_retries=3))
-        .concurrent_updates(False)
+        .concurrent_updates(args.concurrent or False)
         .get_updates_connection_pool_size(2)
         .build()
     )

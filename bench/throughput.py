@@ -11,6 +11,9 @@ Both bots use PTB's AIORateLimiter at the same overall rate (``--rate-limit``, d
 Nhịp Cầu through ``telegram.rate_limit_per_second``). At the production 30/s both would measure
 the limiter, not the bot, and the ratio would say nothing.
 
+The echo bot is PTB as it comes (httpx, one update at a time); ``--echo-concurrent N`` lets
+it handle N updates at once, for comparison with Nhịp Cầu's per-person lanes.
+
 The two bots run in alternating rounds (echo, Nhịp Cầu, echo, Nhịp Cầu, …) so that noise from
 a shared machine falls on both; the ratio is of the means over the rounds.
 
@@ -126,6 +129,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     TOKEN,
                     "--rate",
                     str(args.rate_limit),
+                    "--concurrent",
+                    str(args.echo_concurrent),
                     cwd=ROOT,
                 )
                 try:
@@ -174,6 +179,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "rate_limit_per_second": args.rate_limit,
         "measured_seconds_per_round": args.duration,
         "rounds": args.rounds,
+        "echo_concurrent_updates": args.echo_concurrent or 1,
         "echo_updates_per_s": round(echo_rate, 1),
         "nhipcau_updates_per_s": round(our_rate, 1),
         "ratio": round(our_rate / echo_rate, 3),
@@ -198,6 +204,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0, help="measured s per round")
     parser.add_argument("--rounds", type=int, default=2, help="echo then Nhịp Cầu, repeated")
+    parser.add_argument(
+        "--echo-concurrent",
+        type=int,
+        default=0,
+        help="let the echo bot handle this many updates at once (default: PTB's one at a time)",
+    )
     parser.add_argument("--rate-limit", type=float, default=1000.0, help="AIORateLimiter, msg/s")
     parser.add_argument("--profile", type=Path, default=None, help="pyinstrument text report")
     args = parser.parse_args()
@@ -220,7 +232,8 @@ def main() -> None:
         ]
     print_table(
         f"Update throughput, {args.members} members, {args.concurrency} updates in flight, "
-        f"rate limiter {args.rate_limit:g}/s for both, {args.rounds} alternating rounds",
+        f"rate limiter {args.rate_limit:g}/s for both, {args.rounds} alternating rounds, "
+        f"echo bot {args.echo_concurrent or 1} update(s) at a time",
         rows,
         figures,
     )

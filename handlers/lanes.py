@@ -1,0 +1,70 @@
+"""One lane per person: a person's updates run one after another, different people's at once.
+
+PTB either handles every update in turn (one slow Bot API round trip holds up everyone behind
+it) or all of them at once (then a double-tapped button or two quick messages from the same
+person would race each other through the same flow state). Members expect their own taps to
+be handled in the order they made them, and nothing else; so updates are keyed by the person
+(or, for updates without one, the chat) and each key gets a FIFO lock. Locks exist only while
+someone holds or waits for them, so the table stays as small as the work in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+def lane_of(update: object) -> int | None:
+    """The person (or chat) whose updates must not overlap; None for anything else."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
+
+
+class _Lane:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()  # FIFO: waiters acquire in the order they asked
+        self.users = 0
+
+
+class PerPersonUpdateProcessor(BaseUpdateProcessor):
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._lanes: dict[int, _Lane] = {}
+
+    @property
+    def open_lanes(self) -> int:
+        return len(self._lanes)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = lane_of(update)
+        if key is None:
+            await coroutine
+            return
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane()
+        lane.users += 1
+        try:
+            async with lane.lock:
+                await coroutine
+        finally:
+            lane.users -= 1
+            if lane.users == 0:
+                del self._lanes[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
