@@ -5,8 +5,7 @@ Builds a temporary database (56 units, 90,000 members, 900 activities with two r
 questions each, one registration per member, 60% attended), then:
 
 * times (best of ``--repeat``) the plain dump — the export's own SQL through stdlib
-  ``sqlite3`` into ``csv.writer`` —, the CSV export, the XLSX export, and the XLSX export
-  through XlsxWriter's public per-cell API (for reference);
+  ``sqlite3`` into ``csv.writer`` —, the CSV export and the XLSX export;
 * runs each export again in a child process at 9,000 and at 90,000 rows and reports its peak
   Python heap (tracemalloc) and peak RSS.
 
@@ -150,7 +149,7 @@ def plain_dump(path: Path, out: Path) -> tuple[float, int]:
 
 
 async def export_once(
-    path: Path, fmt: ExportFormat, scope: ExportScope, folder: Path, *, fast: bool = True
+    path: Path, fmt: ExportFormat, scope: ExportScope, folder: Path
 ) -> tuple[float, int, int]:
     db = await Database.open(path)
     try:
@@ -164,9 +163,7 @@ async def export_once(
         )
         request = ExportRequest(ExportKind.REGISTRATIONS, scope, fmt)
         begin = time.perf_counter()
-        result = await service.run(
-            Actor(0, None, Role.ADMIN), request, folder, upload_limit=None, fast_xlsx=fast
-        )
+        result = await service.run(Actor(0, None, Role.ADMIN), request, folder, upload_limit=None)
         elapsed = time.perf_counter() - begin
         return elapsed, result.rows, result.files[0].stat().st_size
     finally:
@@ -232,9 +229,6 @@ async def main(rows: int, repeat: int) -> None:
                 for i in range(repeat)
             ]
         )
-        public_s, _, _ = await export_once(
-            path, ExportFormat.XLSX, ExportScope(), folder / "public", fast=False
-        )
         small = rows // 10
         memory = {
             (fmt, n): measure_memory(path, fmt, n, rows)
@@ -248,10 +242,8 @@ async def main(rows: int, repeat: int) -> None:
         "plain_csv_dump_s": round(dump_s, 3),
         "csv_export_s": round(csv_s, 3),
         "xlsx_export_s": round(xlsx_s, 3),
-        "xlsx_public_api_s": round(public_s, 3),
         "csv_ratio": round(csv_s / dump_s, 2),
         "xlsx_ratio": round(xlsx_s / dump_s, 2),
-        "xlsx_public_api_ratio": round(public_s / dump_s, 2),
         "csv_mb": round(csv_bytes / 2**20, 1),
         "xlsx_mb": round(xlsx_bytes / 2**20, 1),
     }

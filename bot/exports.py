@@ -24,25 +24,22 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
-import xlsxwriter.workbook
-
 from bot.access import Action, Actor, NotAllowed, authorize
 from bot.clock import Clock
 from bot.i18n import Catalogue
 from bot.members import InvalidInput
+from bot.xlsx_stream import MAX_ROWS, Style, XlsxWorkbook
 from storage.exports import ExportRepository, Query, QuestionColumn, RowFilter
 from storage.units import UnitRepository
 
 # Telegram bots may upload documents up to 50 MB; keep a margin for the multipart envelope.
 TELEGRAM_UPLOAD_LIMIT = 49 * 1024 * 1024
-XLSX_MAX_ROWS = 1_048_576  # Excel's limit per sheet, header included
-XLSX_MAX_TEXT = 32_767  # Excel's limit per cell
+XLSX_MAX_ROWS = MAX_ROWS  # Excel's limit per sheet, header included: then a new sheet
 WIDTH_SAMPLE = 500  # rows looked at to size the columns
 DATE_FORMAT = "dd/mm/yyyy hh:mm"
 PICKER_LIMIT = 20
 
-# Datetimes are in local time (aware or naive); writers use their wall-clock fields.
+# Datetimes are local wall-clock times (naive); writers use their fields as they are.
 Cell = str | int | float | datetime | None
 
 
@@ -161,8 +158,9 @@ CACHE_SIZE = 4096
 
 
 class LocalTimes:
-    """``local_time`` for a whole export: an instant repeated on many rows (an activity's
-    start) is converted once. The cache is bounded, so memory stays flat."""
+    """``local_time`` for a whole export, as naive wall-clock time: an instant repeated on
+    many rows (an activity's start) is converted once, and comes back as the same object,
+    which the XLSX writer recognises cheaply. The cache is bounded, so memory stays flat."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self._tz = tz
@@ -173,7 +171,7 @@ class LocalTimes:
             return None
         found = self._cache.get(text)
         if found is None:
-            found = datetime.fromisoformat(text).astimezone(self._tz)
+            found = datetime.fromisoformat(text).astimezone(self._tz).replace(tzinfo=None)
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             self._cache[text] = found
@@ -265,6 +263,8 @@ class TableSink(Protocol):
 
     def close(self, summary: Summary) -> list[Path]: ...
 
+    def abort(self) -> None: ...  # remove what was written; a no-op after close
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
@@ -277,294 +277,94 @@ class Summary:
 
 # --- XLSX -----------------------------------------------------------------------------------
 
-_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+_STYLES = {ColumnType.DATETIME: Style.DATE, ColumnType.DECIMAL: Style.DECIMAL}
 
 
-def _xml_text(text: str) -> str:
-    if len(text) > XLSX_MAX_TEXT:
-        text = text[:XLSX_MAX_TEXT]
-    if _XML_SPECIAL.search(text) is None:
-        return text  # the common case: one search in C
-    # Excel reads _xHHHH_ as an escaped character: escape a literal one first.
-    text = re.sub(r"_(x[0-9A-Fa-f]{4}_)", r"_x005F_\1", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-
-
-def excel_serial(moment: datetime) -> float:
-    """Excel's date number for a naive local datetime (days since 1899-12-30)."""
-    seconds = moment.hour * 3600 + moment.minute * 60 + moment.second
-    return moment.toordinal() - _EXCEL_EPOCH + seconds / 86400
-
-
-def _column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+def _safe_sheet_name(name: str) -> str:
+    cleaned = re.sub(r"[\[\]:*?/\\]", " ", name).strip("'") or "Sheet"
+    return cleaned[:31]
 
 
 class XlsxSink:
-    """One sheet per table plus a summary sheet, with XlsxWriter in ``constant_memory`` mode.
+    """One sheet per table (split at Excel's row limit), with a bold, frozen header, column
+    widths from the first rows and an auto filter; the summary sheet comes first among the
+    tabs, while the file opens on the first table. Cells keep their types: numbers, dates
+    (local wall-clock time) and text, neutralised like the CSV."""
 
-    XlsxWriter's own per-cell path costs a few microseconds a cell (type dispatch, dimension
-    checks, a namedtuple, generic XML helpers), which makes a 90,000-row export ~15x slower
-    than a stdlib CSV dump. So data rows are serialised here, in the exact ``<row>/<c>``
-    markup XlsxWriter itself writes in constant_memory mode, straight into the sheet's row
-    file; XlsxWriter still owns everything else (styles, sheet views, filters, widths,
-    packaging). When those internals are missing (another XlsxWriter version), it falls back
-    to the public ``write_*`` calls: slower, same file.
-    """
-
-    def __init__(self, path: Path, *, fast: bool = True) -> None:
-        self._path = path
-        self._book = xlsxwriter.Workbook(
-            str(path),
-            {
-                "constant_memory": True,
-                "tmpdir": str(path.parent),
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-                "remove_timezone": True,  # local wall-clock time, as Excel has no zones
-            },
+    def __init__(self, path: Path, *, created: datetime | None = None) -> None:
+        self._book = XlsxWorkbook(
+            path, date_format=DATE_FORMAT, prepare_text=neutralise, created=created
         )
-        self._book.use_zip64()
-        self._bold = self._book.add_format({"bold": True})
-        self._date = self._book.add_format({"num_format": DATE_FORMAT})
-        self._decimal = self._book.add_format({"num_format": "0.00"})
-        self._summary = self._book.add_worksheet(self._safe_name("_"))  # renamed at close
-        self._fast = fast
-        self._sheet: Any = None
         self._plan: TablePlan | None = None
-        self._row = 0
+        self._styles: list[Style] = []
         self._sheet_no = 0
-        self._sized = False
-        self._letters: list[str] = []
-        self._styles: list[str] = []
-        self._first_sheet: Any = None
-
-    @staticmethod
-    def _safe_name(name: str) -> str:
-        cleaned = re.sub(r"[\[\]:*?/\\]", " ", name).strip("'") or "Sheet"
-        return cleaned[:31]
-
-    def _new_sheet(self) -> None:
-        assert self._plan is not None
-        self._sheet_no += 1
-        suffix = f" ({self._sheet_no})" if self._sheet_no > 1 else ""
-        name = self._safe_name(self._plan.name[: 31 - len(suffix)] + suffix)
-        self._sheet = self._book.add_worksheet(name)
-        if self._first_sheet is None:
-            self._first_sheet = self._sheet
-        self._sheet.freeze_panes(1, 0)
-        self._row = 0
-        self._sized = False
-        self._fast_ok = self._fast and hasattr(self._sheet, "row_data_fh")
-        self._write_header()
+        self._in_sheet = False
+        self._first = True
 
     def start_table(self, plan: TablePlan) -> None:
         self._plan = plan
         self._sheet_no = 0
-        n = len(plan.columns)
-        self._letters = [_column_letters(i) for i in range(n)]
-        styles = []
-        for column in plan.columns:
-            if column.type is ColumnType.DATETIME:
-                styles.append(f' s="{self._date._get_xf_index()}"')
-            elif column.type is ColumnType.DECIMAL:
-                styles.append(f' s="{self._decimal._get_xf_index()}"')
-            else:
-                styles.append("")
-        self._styles = styles
-        self._new_sheet()
+        self._styles = [_STYLES.get(c.type, Style.PLAIN) for c in plan.columns]
 
-    def _write_header(self) -> None:
+    def _start_sheet(self, sample: list[list[Cell]]) -> None:
         assert self._plan is not None
-        headers = [neutralise(c.header) for c in self._plan.columns]
-        if self._fast_ok:
-            bold = f' s="{self._bold._get_xf_index()}"'
-            self._sheet.row_data_fh.write(
-                '<row r="1">'
-                + "".join(
-                    f'<c r="{self._letters[i]}1"{bold} t="inlineStr"><is><t>{_xml_text(h)}</t>'
-                    "</is></c>"
-                    for i, h in enumerate(headers)
-                )
-                + "</row>"
-            )
-        else:
-            for col, header in enumerate(headers):
-                self._sheet.write_string(0, col, header, self._bold)
-        self._row = 1
+        self._sheet_no += 1
+        suffix = f" ({self._sheet_no})" if self._sheet_no > 1 else ""
+        name = _safe_sheet_name(self._plan.name[: 31 - len(suffix)] + suffix)
+        headers = [c.header for c in self._plan.columns]
+        self._book.start_sheet(
+            name,
+            self._styles,
+            column_widths(headers, sample),
+            frozen_rows=1,
+            active=self._first,
+        )
+        self._first = False
+        self._book.write_rows([headers], [Style.BOLD] * len(headers))
+        self._in_sheet = True
 
     def write_rows(self, rows: list[list[Cell]]) -> None:
-        assert self._plan is not None
         while rows:
-            room = XLSX_MAX_ROWS - self._row
+            if not self._in_sheet:
+                self._start_sheet(rows[:WIDTH_SAMPLE])
+            room = XLSX_MAX_ROWS - self._book.rows
             if room <= 0:
                 self._finish_sheet(None)
-                self._new_sheet()
                 continue
             batch, rows = rows[:room], rows[room:]
-            if not self._sized:
-                self._size_columns(batch[:WIDTH_SAMPLE])
-            if self._fast_ok:
-                self._write_fast(batch)
-            else:
-                self._write_public(batch)
-
-    def _size_columns(self, sample: list[list[Cell]]) -> None:
-        assert self._plan is not None
-        headers = [c.header for c in self._plan.columns]
-        for col, width in enumerate(column_widths(headers, sample)):
-            self._sheet.set_column(col, col, width)
-        self._sized = True
-
-    def _write_fast(self, rows: list[list[Cell]]) -> None:
-        # Every cell of a row is written, empty ones as <c/>, so cell references (r="B7"),
-        # optional in the format, can be left out: formatting them was a third of the time.
-        styles = self._styles
-        text_open = [f'<c{style} t="inlineStr"><is><t>' for style in styles]
-        text_open_kept = [
-            f'<c{style} t="inlineStr"><is><t xml:space="preserve">' for style in styles
-        ]
-        value_open = [f"<c{style}><v>" for style in styles]
-        text_close, value_close, empty = "</t></is></c>", "</v></c>", "<c/>"
-        formula_starts, xml_text, serial = _FORMULA_STARTS, _xml_text, excel_serial
-        out: list[str] = []
-        append = out.append
-        for row in rows:
-            append("<row>")
-            for col, value in enumerate(row):
-                kind = type(value)
-                if kind is str:
-                    if not value:
-                        append(empty)
-                        continue
-                    text: str = value  # type: ignore[assignment]
-                    if text.startswith(formula_starts):
-                        text = "'" + text
-                    text = xml_text(text)
-                    edge = text[0] in " \n" or text[-1] in " \n"
-                    append((text_open_kept if edge else text_open)[col])
-                    append(text)
-                    append(text_close)
-                elif kind is int or kind is float:
-                    if kind is float and not (-1e308 < value < 1e308):  # type: ignore[operator]
-                        append(empty)  # NaN or infinity: Excel has no such number
-                        continue
-                    append(value_open[col])
-                    append(repr(value))
-                    append(value_close)
-                elif kind is datetime:
-                    append(value_open[col])
-                    append(repr(serial(value)))  # type: ignore[arg-type]
-                    append(value_close)
-                elif value is None:
-                    append(empty)
-                else:  # bool and anything unexpected: as text
-                    append(text_open[col])
-                    append(xml_text(str(value)))
-                    append(text_close)
-            append("</row>")
-        self._sheet.row_data_fh.write("".join(out))
-        self._row += len(rows)
-
-    def _write_public(self, rows: list[list[Cell]]) -> None:
-        sheet = self._sheet
-        for row in rows:
-            for col, value in enumerate(row):
-                if value is None or value == "":
-                    continue
-                if isinstance(value, str):
-                    sheet.write_string(self._row, col, neutralise(value)[:XLSX_MAX_TEXT])
-                elif isinstance(value, datetime):
-                    sheet.write_datetime(self._row, col, value, self._date)
-                elif isinstance(value, int | float) and not isinstance(value, bool):
-                    fmt = self._decimal if isinstance(value, float) else None
-                    sheet.write_number(self._row, col, value, fmt)
-                else:
-                    sheet.write_string(self._row, col, str(value))
-            self._row += 1
+            self._book.write_rows(batch)
 
     def _finish_sheet(self, note: str | None) -> None:
-        assert self._plan is not None
-        n = len(self._plan.columns)
         if note is not None:
-            if self._fast_ok:
-                self._sheet.row_data_fh.write(
-                    f'<row r="{self._row + 1}"><c r="A{self._row + 1}" t="inlineStr"><is>'
-                    f"<t>{_xml_text(neutralise(note))}</t></is></c></row>"
-                )
-            else:
-                self._sheet.write_string(self._row, 0, neutralise(note))
-            self._row += 1
-        if self._fast_ok:
-            # The rows went around XlsxWriter's bookkeeping: tell it what the sheet holds.
-            sheet = self._sheet
-            sheet.dim_rowmin, sheet.dim_rowmax = 0, self._row - 1
-            sheet.dim_colmin, sheet.dim_colmax = 0, n - 1
-            sheet.previous_row = self._row - 1
-        if not self._sized:
-            self._size_columns([])
-        last_data_row = max(self._row - 1 - (1 if note else 0), 0)
-        self._sheet.autofilter(0, 0, last_data_row, n - 1)
+            self._book.write_rows([[note]], [Style.PLAIN])
+        last_data_row = self._book.rows - (1 if note is not None else 0)
+        self._book.end_sheet(filter_to_row=max(last_data_row, 1))
+        self._in_sheet = False
 
     def end_table(self, rows: int, note: str | None) -> None:
+        if not self._in_sheet:
+            self._start_sheet([])
         self._finish_sheet(note)
 
     def close(self, summary: Summary) -> list[Path]:
-        sheet = self._summary
-        sheet.name = self._safe_name(summary.labels["sheet"])
-        sheet.write_string(0, 0, neutralise(summary.title), self._bold)
-        row = 2
+        bold, plain = Style.BOLD, Style.PLAIN
+        book = self._book
+        book.start_sheet(
+            _safe_sheet_name(summary.labels["sheet"]), [bold, plain], [32, 40], position=0
+        )
+        book.write_rows([[summary.title], []], [bold])
         for label, value in summary.lines:
-            sheet.write_string(row, 0, neutralise(label), self._bold)
-            self._write_value(sheet, row, 1, value)
-            row += 1
-        row += 1
-        sheet.write_string(row, 0, summary.labels["table"], self._bold)
-        sheet.write_string(row, 1, summary.labels["rows"], self._bold)
-        for name, count in summary.tables:
-            row += 1
-            sheet.write_string(row, 0, neutralise(name))
-            sheet.write_number(row, 1, count)
+            style = Style.DECIMAL if isinstance(value, float) else plain
+            book.write_rows([[label, value]], [bold, style])
+        book.write_rows([[], [summary.labels["table"], summary.labels["rows"]]], [bold, bold])
+        book.write_rows([[name, count] for name, count in summary.tables], [plain, plain])
         if summary.note:
-            sheet.write_string(row + 2, 0, neutralise(summary.note))
-        sheet.set_column(0, 0, 32)
-        sheet.set_column(1, 1, 40)
-        if self._first_sheet is not None:
-            self._first_sheet.activate()
-        self._book.close()
-        return [self._path]
+            book.write_rows([[], [summary.note]], [plain])
+        book.end_sheet()
+        return [book.close()]
 
-    def _write_value(self, sheet: Any, row: int, col: int, value: Cell) -> None:
-        if isinstance(value, str):
-            sheet.write_string(row, col, neutralise(value))
-        elif isinstance(value, datetime):
-            sheet.write_datetime(row, col, value, self._date)
-        elif isinstance(value, int | float):
-            sheet.write_number(row, col, value, self._decimal if isinstance(value, float) else None)
-
-
-class _QuickZipFile(zipfile.ZipFile):
-    """zlib level 1 instead of 6 for the workbook package: deflating a 90,000-row sheet's
-    XML at level 6 costs ~0.55 s against ~0.14 s at level 1, for a file ~25% larger."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("compresslevel", 1)
-        super().__init__(*args, **kwargs)
-
-
-# XlsxWriter has no option for the compression level; it builds its ZipFile through this
-# module attribute. Every workbook in this process stays a valid, merely less compressed, file.
-if getattr(xlsxwriter.workbook, "ZipFile", None) is zipfile.ZipFile:
-    xlsxwriter.workbook.ZipFile = _QuickZipFile
+    def abort(self) -> None:
+        self._book.abort()
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -620,6 +420,14 @@ class CsvSink:
                 bundle.write(file, file.name)
                 file.unlink()
         return [archive]
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        for file in self._files:
+            file.unlink(missing_ok=True)
+        self._files = []
 
 
 # --- packing for Telegram ---------------------------------------------------------------------
@@ -1188,7 +996,6 @@ class ExportService:
         output: Path | None = None,
         upload_limit: int | None = TELEGRAM_UPLOAD_LIMIT,
         progress: Progress | None = None,
-        fast_xlsx: bool = True,
     ) -> ExportResult:
         """Write the export into ``directory`` (or to ``output``); waits for this person's
         previous export to finish first. Raises NotAllowed or InvalidInput before writing."""
@@ -1200,13 +1007,18 @@ class ExportService:
             target = output or directory / filename
             target.parent.mkdir(parents=True, exist_ok=True)
             sink: TableSink = (
-                XlsxSink(target, fast=fast_xlsx)
+                XlsxSink(target, created=self._clock.now())
                 if request.format is ExportFormat.XLSX
                 else CsvSink(target)
             )
-            states = await self._write(sink, tables, request.language, progress)
-            summary = self._summary(request, actor, scope_text, states)
-            files = await asyncio.to_thread(sink.close, summary)
+            try:
+                states = await self._write(sink, tables, request.language, progress)
+                summary = self._summary(request, actor, scope_text, states)
+                files = await asyncio.to_thread(sink.close, summary)
+            except BaseException:
+                # No half-written file is left behind (also when the export is cancelled).
+                await asyncio.to_thread(sink.abort)
+                raise
             produced = files[0].name
             packing: str | None = None
             if upload_limit is not None and len(files) == 1:

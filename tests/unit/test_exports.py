@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import threading
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
+import bot.exports
 from bot.access import Actor, NotAllowed
 from bot.clock import ManualClock
 from bot.exports import (
@@ -289,13 +292,89 @@ async def test_english_requester_gets_english_headers(seeded: World, tmp_path: P
     assert result.filename.startswith("registrations_all_")
 
 
-async def test_public_xlsx_path_writes_the_same_cells_as_the_fast_path(
-    seeded: World, tmp_path: Path
+async def test_a_table_longer_than_a_sheet_goes_on_in_numbered_sheets(
+    seeded: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(bot.exports, "XLSX_MAX_ROWS", 4)  # header + 3 rows a sheet
+    result = await run(seeded, seeded.admin, ExportKind.REGISTRATIONS, ExportFormat.XLSX, tmp_path)
+    book = load_workbook(result.files[0])
+    assert book.sheetnames == ["Tổng hợp", "Đăng ký", "Đăng ký (2)", "Đăng ký (3)"]
+    names = []
+    for title in book.sheetnames[1:]:
+        sheet = book[title]
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[0][:2] == ("Mã đăng ký", "Mã hoạt động") and sheet["A1"].font.bold
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(rows[0]))}{len(rows)}"
+        names += [r["Họ và tên"] for r in by_header([list(r) for r in rows])]
+    assert len(names) == result.rows == len(HOSTILE) + 1
+    assert names[0] == "'" + HOSTILE[0] and names[-1] == "Đỗ Thị An"
+
+
+class FailingRepository(ExportRepository):
+    """Gives the rows one at a time; after the second, the database fails or never answers
+    (by then the first is written: the export asks for the third only after that)."""
+
+    def __init__(self, db: Database, *, hang: bool) -> None:
+        super().__init__(db)
+        self.hang = hang
+        self.started = asyncio.Event()
+
+    async def stream(self, query: Any, chunk: int = 2000) -> AsyncIterator[list[Any]]:
+        given = 0
+        async for rows in super().stream(query, 1):
+            yield rows
+            given += 1
+            if given == 2:
+                self.started.set()
+                if self.hang:
+                    await asyncio.Event().wait()
+                raise OSError("database is gone")
+
+
+def xlsx_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("xlsx ")]
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+async def test_an_export_that_fails_half_way_leaves_no_file(
+    seeded: World, tmp_path: Path, fmt: ExportFormat
+) -> None:
+    service = ExportService(
+        FailingRepository(seeded.db, hang=False),
+        UnitRepository(seeded.db),
+        Catalogue.load(),
+        seeded.clock,
+        tz=TZ,
+        hours_per_day=8,
+    )
+    request = ExportRequest(ExportKind.ATTENDANCE, ExportScope(), fmt)
+    with pytest.raises(OSError, match="database is gone"):
+        await service.run(seeded.admin, request, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+    assert xlsx_threads() == []
+
+
+async def test_a_cancelled_export_leaves_no_file(seeded: World, tmp_path: Path) -> None:
+    repository = FailingRepository(seeded.db, hang=True)
+    service = ExportService(
+        repository,
+        UnitRepository(seeded.db),
+        Catalogue.load(),
+        seeded.clock,
+        tz=TZ,
+        hours_per_day=8,
+    )
     request = ExportRequest(ExportKind.REGISTRATIONS, ExportScope(), ExportFormat.XLSX)
-    fast = await seeded.service.run(seeded.admin, request, tmp_path / "fast")
-    slow = await seeded.service.run(seeded.admin, request, tmp_path / "slow", fast_xlsx=False)
-    assert sheet_rows(fast.files[0], "Đăng ký") == sheet_rows(slow.files[0], "Đăng ký")
+    task = asyncio.create_task(service.run(seeded.admin, request, tmp_path / "out"))
+    await asyncio.wait_for(repository.started.wait(), 5)
+    assert xlsx_threads()  # the sheet is being written, and deflated on its own thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert list((tmp_path / "out").iterdir()) == []
+    assert xlsx_threads() == []
+    assert not service.busy(seeded.admin.telegram_id)
 
 
 # --- CSV --------------------------------------------------------------------------------------
