@@ -114,8 +114,7 @@ class MemberService:
     # --- who is this ---------------------------------------------------------------------
 
     async def actor(self, telegram_id: int) -> Actor:
-        member = await self._members.by_telegram_id(telegram_id)
-        grant = await self._roles.get(telegram_id)
+        member, grant = await self._members.with_grant(telegram_id)
         return resolve_actor(telegram_id, member, grant, self._config_admins)
 
     async def member(self, telegram_id: int) -> Member | None:

@@ -204,6 +204,8 @@ class ActivityFilter:
     extra_visible_unit_ids: tuple[int, ...] = field(default_factory=tuple)
 
 
+QUESTIONS_CACHED = 4096  # activities whose questions are kept in memory
+
 _ACTIVITY_COLUMNS = (
     "a.id, a.title, a.description, a.kind, a.campaign_id, a.unit_id, a.open_to, a.place, "
     "a.starts_at, a.ends_at, a.deadline_at, a.capacity, a.hours, a.reminder_offsets, a.status, "
@@ -301,6 +303,7 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> A
 class ActivityRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._questions_cache: dict[int, tuple[Question, ...]] = {}
 
     # --- campaigns -------------------------------------------------------------------------
 
@@ -425,12 +428,20 @@ class ActivityRepository:
         return _activity(row, await self._questions(activity_id))
 
     async def _questions(self, activity_id: int) -> tuple[Question, ...]:
-        rows = await self._db.fetch_all(
-            "SELECT position, prompt, choices, required FROM activity_questions "
-            "WHERE activity_id = ? ORDER BY position",
-            (activity_id,),
-        )
-        return tuple(_question(r) for r in rows)
+        # An activity's questions are written with it and never change (nor are activities
+        # deleted), so once read they are kept: every card and registration needs them.
+        questions = self._questions_cache.get(activity_id)
+        if questions is None:
+            rows = await self._db.fetch_all(
+                "SELECT position, prompt, choices, required FROM activity_questions "
+                "WHERE activity_id = ? ORDER BY position",
+                (activity_id,),
+            )
+            questions = tuple(_question(r) for r in rows)
+            if len(self._questions_cache) >= QUESTIONS_CACHED:
+                self._questions_cache.clear()
+            self._questions_cache[activity_id] = questions
+        return questions
 
     async def upcoming(
         self, now: datetime, scope: ActivityFilter, *, offset: int, limit: int

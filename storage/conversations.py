@@ -45,6 +45,10 @@ class ConversationRepository:
         )
 
     async def clear(self, telegram_id: int) -> None:
-        await self._db.execute(
-            "DELETE FROM conversation_state WHERE telegram_id = ?", (telegram_id,)
-        )
+        # Every menu press clears; most find nothing, and a look is cheaper than a write.
+        if await self._db.fetch_value(
+            "SELECT 1 FROM conversation_state WHERE telegram_id = ?", (telegram_id,)
+        ):
+            await self._db.execute(
+                "DELETE FROM conversation_state WHERE telegram_id = ?", (telegram_id,)
+            )

@@ -71,6 +71,32 @@ class MemberRepository:
         )
         return None if row is None else _member(row)
 
+    async def with_grant(self, telegram_id: int) -> tuple[Member | None, RoleGrant | None]:
+        """The person's member row and role grant in one query: asked on every update."""
+        columns = ", ".join(f"m.{c}" for c in _MEMBER_COLUMNS.split(", "))
+        row = await self._db.fetch_one(
+            f"SELECT {columns}, g.role AS grant_role, g.unit_id AS grant_unit_id, "
+            "g.granted_by AS grant_granted_by, g.granted_at AS grant_granted_at "
+            "FROM (SELECT ? AS telegram_id) AS who "
+            "LEFT JOIN members m ON m.telegram_id = who.telegram_id "
+            "LEFT JOIN roles g ON g.telegram_id = who.telegram_id",
+            (telegram_id,),
+        )
+        assert row is not None  # the one-row "who" table makes exactly one row
+        member = None if row["id"] is None else _member(row)
+        grant = None
+        if row["grant_role"] is not None:
+            granted_at = from_db_time(row["grant_granted_at"])
+            assert granted_at is not None
+            grant = RoleGrant(
+                telegram_id=telegram_id,
+                role=Role(row["grant_role"]),
+                unit_id=row["grant_unit_id"],
+                granted_by=row["grant_granted_by"],
+                granted_at=granted_at,
+            )
+        return member, grant
+
     async def by_id(self, member_id: int) -> Member | None:
         row = await self._db.fetch_one(
             f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = ?", (member_id,)

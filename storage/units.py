@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable
 
 from bot.models import Unit
@@ -15,8 +16,16 @@ def _unit(row: sqlite3.Row) -> Unit:
 
 
 class UnitRepository:
-    def __init__(self, db: Database) -> None:
+    """Lookups by id (most updates need one: a card's unit, the actor's unit) are served from
+    a snapshot of the active units, a few dozen rows. Units change only by import, through
+    this class (the snapshot is dropped at once) or from ``nhipcau import-units`` in another
+    process (seen within ``snapshot_seconds``)."""
+
+    def __init__(self, db: Database, *, snapshot_seconds: float = 60.0) -> None:
         self._db = db
+        self._snapshot_seconds = snapshot_seconds
+        self._by_id: dict[int, Unit] | None = None
+        self._taken_at = 0.0
 
     async def upsert_many(self, units: Iterable[tuple[str, str]]) -> int:
         """Insert or rename units by code; returns how many rows were written."""
@@ -27,13 +36,16 @@ class UnitRepository:
             "name_folded = excluded.name_folded, active = 1",
             rows,
         )
+        self._by_id = None
         return len(rows)
 
     async def get(self, unit_id: int) -> Unit | None:
-        row = await self._db.fetch_one(
-            "SELECT id, code, name FROM units WHERE id = ? AND active", (unit_id,)
-        )
-        return None if row is None else _unit(row)
+        by_id = self._by_id
+        if by_id is None or time.monotonic() - self._taken_at > self._snapshot_seconds:
+            rows = await self._db.fetch_all("SELECT id, code, name FROM units WHERE active")
+            by_id = self._by_id = {row["id"]: _unit(row) for row in rows}
+            self._taken_at = time.monotonic()
+        return by_id.get(unit_id)
 
     async def get_by_code(self, code: str) -> Unit | None:
         row = await self._db.fetch_one(
