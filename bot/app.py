@@ -48,6 +48,7 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 def build_application(services: Services) -> BotApplication:
     config = services.config
     telegram = config.telegram
+    lanes = PerPersonUpdateProcessor(256)
     builder = (
         Application.builder()
         .token(telegram.token)
@@ -65,12 +66,13 @@ def build_application(services: Services) -> BotApplication:
             AIORateLimiter(overall_max_rate=telegram.rate_limit_per_second, max_retries=3)
         )
         # Each person's updates in order, different people's side by side (handlers/lanes.py).
-        .concurrent_updates(PerPersonUpdateProcessor(256))
+        .concurrent_updates(lanes)
         # aiohttp instead of PTB's default httpx: HTTP was most of the CPU under load.
         .request(AiohttpRequest(connections=8))
         # On stop, PTB makes one more getUpdates to confirm the last batch while the cancelled
         # long poll may still hold its connection; a second connection avoids a pool timeout.
-        .get_updates_request(AiohttpRequest(connections=2))
+        # While many updates are in hand, the next poll waits a moment (handlers/lanes.py).
+        .get_updates_request(AiohttpRequest(connections=2, before_request=lanes.pace_intake))
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services

@@ -16,6 +16,7 @@ sum of the four instead.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
 import aiohttp
@@ -49,7 +50,10 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
+        before_request: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``before_request`` is awaited before each request (the polling pool paces itself
+        with it)."""
         self._connections = connections
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -58,6 +62,7 @@ class AiohttpRequest(BaseRequest):
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
         self._headers = {"User-Agent": self.USER_AGENT}
+        self._before_request = before_request
 
     @property
     def read_timeout(self) -> float | None:
@@ -85,6 +90,8 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        if self._before_request is not None:
+            await self._before_request()
         session = self._session
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")

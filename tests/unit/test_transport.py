@@ -14,6 +14,7 @@ from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Mess
 from telegram.error import NetworkError, TimedOut
 
 from bot.emulator import BotApiEmulator
+from handlers import lanes
 from handlers.aiohttp_request import AiohttpRequest
 from handlers.lanes import PerPersonUpdateProcessor
 
@@ -128,3 +129,40 @@ async def test_one_persons_updates_run_in_order_and_others_run_alongside() -> No
     await asyncio.gather(first, second)
     assert log[3:] == ["end a1", "start a2", "end a2"]
     assert processor.open_lanes == 0  # no lane outlives its work
+
+
+async def test_the_next_poll_waits_only_while_many_updates_are_in_hand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    processor = PerPersonUpdateProcessor(64)
+    pauses: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(lanes.asyncio, "sleep", record_sleep)
+    await processor.pace_intake()
+    monkeypatch.undo()
+    assert pauses == []  # a quiet bot polls at once
+
+    gate, all_in = asyncio.Event(), asyncio.Event()
+    started = 0
+
+    async def hold() -> None:
+        nonlocal started
+        started += 1
+        if started == lanes.BUSY:
+            all_in.set()
+        await gate.wait()
+
+    held = [
+        asyncio.create_task(processor.process_update(_update(i, 300 + i), hold()))
+        for i in range(lanes.BUSY)
+    ]
+    await all_in.wait()
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    await processor.pace_intake()
+    assert loop.time() - before >= lanes.PAUSE * 0.9  # a busy bot lets updates gather
+    gate.set()
+    await asyncio.gather(*held)
