@@ -105,12 +105,19 @@ class Courier:
     async def _slot(self) -> None:
         now = time.monotonic()
         start = max(now, self._next, self._paused_until)
-        if len(self._recent) == self._recent.maxlen:
-            start = max(start, self._recent[0] + 1.0 + self.margin)
         self._next = start + self._interval
-        self._recent.append(start)
         if start > now:
             await asyncio.sleep(start - now)
+        # The sliding second is kept on the times sends really leave, not on their slots: a
+        # busy event loop wakes sleepers late and together, and slots would let such a bunch
+        # plus the next second's on-time sends exceed the limit.
+        recent = self._recent
+        while len(recent) == recent.maxlen:
+            wait = recent[0] + 1.0 + self.margin - time.monotonic()
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        recent.append(time.monotonic())
 
     def pause(self, seconds: float) -> None:
         if time.monotonic() >= self._paused_until:  # once per 429 episode, not per request
