@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sqlite3
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from bench.common import (
     NOW,
     TOKEN,
     BotProcess,
+    collector_paused,
     print_table,
     seed_members,
     wait_until,
@@ -85,13 +85,6 @@ async def run(members: int, rate: float, paid: bool, kill_at: float | None) -> d
         async with BotApiEmulator(token=TOKEN, bot_username="nhipcau_bench_bot") as emulator:
             for telegram_id in ids:
                 emulator.user(telegram_id)
-            # The emulator shares this process, and its cyclic garbage collector walking 90,000
-            # chats and their messages paused it for 90-150 ms at a time: requests queued during
-            # a pause were then counted as one burst, 429s that real Telegram would not send.
-            # Reference counting frees what the run makes; the collector waits for the end.
-            gc.collect()
-            gc.freeze()
-            gc.disable()
             emulator.global_rate_limit = rate
             # The bot is configured at the limit; its courier keeps every sliding second a
             # little longer than a second, so network jitter does not cause 429s.
@@ -111,41 +104,41 @@ async def run(members: int, rate: float, paid: bool, kill_at: float | None) -> d
                 return emulator.stats.sent_messages
 
             samples: list[tuple[float, int]] = []
-            bot = await BotProcess.start(config)
-            started = time.monotonic()
-            sampling = True
+            with collector_paused():
+                bot = await BotProcess.start(config)
+                started = time.monotonic()
+                sampling = True
 
-            async def sample() -> None:
-                while sampling:
-                    samples.append((time.monotonic(), delivered()))
-                    await asyncio.sleep(0.1)
+                async def sample() -> None:
+                    while sampling:
+                        samples.append((time.monotonic(), delivered()))
+                        await asyncio.sleep(0.1)
 
-            sampler = asyncio.create_task(sample())
-            restarts = 0
-            in_flight = 0
-            try:
-                if kill_at is not None:
+                sampler = asyncio.create_task(sample())
+                restarts = 0
+                in_flight = 0
+                try:
+                    if kill_at is not None:
+                        await wait_until(
+                            lambda: delivered() >= members * kill_at,
+                            timeout=members / rate * 3 + 60,
+                        )
+                        bot.kill()
+                        await bot.process.wait()
+                        restarts += 1
+                        # sent but not recorded as sent: the messages in flight at the crash
+                        in_flight = delivered() - recorded_sent(database, broadcast_id)
+                        bot = await BotProcess.start(config)
+                    timeout = members / rate * 2 + 120
                     await wait_until(
-                        lambda: delivered() >= members * kill_at, timeout=members / rate * 3 + 60
+                        lambda: broadcast_status(database, broadcast_id) == "done",
+                        timeout=timeout,
+                        step=0.2,
                     )
-                    bot.kill()
-                    await bot.process.wait()
-                    restarts += 1
-                    # sent but not recorded as sent: the messages in flight at the crash
-                    in_flight = delivered() - recorded_sent(database, broadcast_id)
-                    bot = await BotProcess.start(config)
-                timeout = members / rate * 2 + 120
-                await wait_until(
-                    lambda: broadcast_status(database, broadcast_id) == "done",
-                    timeout=timeout,
-                    step=0.2,
-                )
-            finally:
-                sampling = False
-                await sampler
-                await bot.stop()
-                gc.enable()
-                gc.unfreeze()
+                finally:
+                    sampling = False
+                    await sampler
+                    await bot.stop()
             elapsed = time.monotonic() - started
 
             received: Counter[int] = Counter()

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     TOKEN,
     BotProcess,
+    collector_paused,
     print_table,
     seed_activity,
     seed_members,
@@ -70,48 +71,49 @@ async def run(registrations: int, rate: float, kill_at: float | None) -> dict[st
                 registrants=ids,
                 reminder_offsets=(24 * 60,),
             )
-            bot = await BotProcess.start(config)
-            first_at: float | None = None
-            last_at: float | None = None
-            watching = True
+            with collector_paused():
+                bot = await BotProcess.start(config)
+                first_at: float | None = None
+                last_at: float | None = None
+                watching = True
 
-            async def watch() -> None:
-                nonlocal first_at, last_at
-                seen = 0
-                while watching:
-                    count = emulator.stats.sent_messages
-                    if count > seen:
-                        now = time.time()
-                        first_at = first_at if first_at is not None else now
-                        last_at = now
-                        seen = count
-                    await asyncio.sleep(0.005)
+                async def watch() -> None:
+                    nonlocal first_at, last_at
+                    seen = 0
+                    while watching:
+                        count = emulator.stats.sent_messages
+                        if count > seen:
+                            now = time.time()
+                            first_at = first_at if first_at is not None else now
+                            last_at = now
+                            seen = count
+                        await asyncio.sleep(0.005)
 
-            watcher = asyncio.create_task(watch())
-            restarts = 0
-            in_flight = 0
-            try:
-                if kill_at is not None:
+                watcher = asyncio.create_task(watch())
+                restarts = 0
+                in_flight = 0
+                try:
+                    if kill_at is not None:
+                        await wait_until(
+                            lambda: emulator.stats.sent_messages >= registrations * kill_at,
+                            timeout=LEAD + registrations / rate * 3 + 60,
+                        )
+                        bot.kill()
+                        await bot.process.wait()
+                        restarts += 1
+                        # sent but not recorded as sent: the messages in flight at the crash
+                        in_flight = emulator.stats.sent_messages - sent_in_log(database)
+                        bot = await BotProcess.start(config)
                     await wait_until(
-                        lambda: emulator.stats.sent_messages >= registrations * kill_at,
+                        lambda: sent_in_log(database) >= registrations,
                         timeout=LEAD + registrations / rate * 3 + 60,
+                        step=0.1,
                     )
-                    bot.kill()
-                    await bot.process.wait()
-                    restarts += 1
-                    # sent but not recorded as sent: the messages in flight at the crash
-                    in_flight = emulator.stats.sent_messages - sent_in_log(database)
-                    bot = await BotProcess.start(config)
-                await wait_until(
-                    lambda: sent_in_log(database) >= registrations,
-                    timeout=LEAD + registrations / rate * 3 + 60,
-                    step=0.1,
-                )
-                await asyncio.sleep(0.2)  # let the watcher see the last message arrive
-            finally:
-                watching = False
-                await watcher
-                await bot.stop()
+                    await asyncio.sleep(0.2)  # let the watcher see the last message arrive
+                finally:
+                    watching = False
+                    await watcher
+                    await bot.stop()
             received: Counter[int] = Counter()
             for telegram_id in ids:
                 chat = emulator.chat(telegram_id)

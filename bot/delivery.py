@@ -80,7 +80,7 @@ class DeliverySettings:
 # the next on time arrive closer than the pace. Keeping every second's worth of sends a margin
 # longer than a second absorbs that jitter; each 429 widens the margin (more sends in flight
 # means more jitter), up to a limit.
-WINDOW_MARGIN = 0.02
+WINDOW_MARGIN = 0.03
 WINDOW_MARGIN_STEP = 0.01
 WINDOW_MARGIN_MAX = 0.1
 
