@@ -48,7 +48,9 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 def build_application(services: Services) -> BotApplication:
     config = services.config
     telegram = config.telegram
-    lanes = PerPersonUpdateProcessor(256)
+    # PTB takes a slot before an update waits for its lane: enough slots that one person's
+    # queued taps (a flood behind a slow export, say) cannot take them all from everyone else.
+    lanes = PerPersonUpdateProcessor(4096)
     builder = (
         Application.builder()
         .token(telegram.token)

@@ -254,7 +254,7 @@ async def _start_run(
     request = ExportRequest(ExportKind(state.data["kind"]), _scope_of(state), fmt, language)
     key = "exports.queued" if services.exports.busy(actor.telegram_id) else "exports.working"
     await edit_or_send(update, context, key)
-    # The bot handles one update at a time: a long export runs beside it, not in its way.
+    # A long export runs beside the person's lane, not in it: their next taps are answered.
     context.application.create_task(
         run_export(context.bot, services, actor, request, chat.id),
         name=f"export-{actor.telegram_id}",
