@@ -87,6 +87,49 @@ async def test_unit_search_ignores_case_and_diacritics(tmp_path: Path) -> None:
     await db.close()
 
 
+async def test_a_unit_renamed_by_import_is_seen_at_once_and_from_elsewhere_within_the_snapshot(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "db.sqlite3")
+    units = UnitRepository(db)
+    await units.upsert_many([("BTP", "Bộ Tư pháp")])
+    found = await units.get_by_code("BTP")
+    assert found is not None
+    assert (await units.get(found.id)) == found
+    await units.upsert_many([("BTP", "Bộ Tư pháp (mới)")])  # through this repository
+    renamed = await units.get(found.id)
+    assert renamed is not None and renamed.name == "Bộ Tư pháp (mới)"
+    # Another process (``nhipcau import-units``) renames it: seen once the snapshot is old.
+    fresh = UnitRepository(db, snapshot_seconds=0.0)
+    await fresh.get(found.id)
+    await UnitRepository(db).upsert_many([("BTP", "Bộ Tư pháp (lần 3)")])
+    third = await fresh.get(found.id)
+    assert third is not None and third.name == "Bộ Tư pháp (lần 3)"
+    assert await units.get(found.id + 1000) is None
+    await db.close()
+
+
+async def test_member_and_role_grant_come_back_together(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "db.sqlite3")
+    await _seed(db)  # member 42, a cadre of their unit
+    members, roles = MemberRepository(db), RoleRepository(db)
+    member, grant = await members.with_grant(42)
+    assert member is not None and member.full_name == "Nguyễn Thị Hoa"
+    assert grant == RoleGrant(42, Role.CADRE, member.unit_id, granted_by=1, granted_at=NOW)
+    assert await members.with_grant(7) == (None, None)
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    await roles.set(RoleGrant(7, Role.ADMIN, None, 42, now))  # granted before onboarding
+    assert await members.with_grant(7) == (None, RoleGrant(7, Role.ADMIN, None, 42, now))
+    await roles.delete(42)
+    assert await members.with_grant(42) == (member, None)
+    unit_id = member.unit_id
+    await roles.set(RoleGrant(42, Role.CADRE, unit_id, 7, now))
+    member_again, cadre = await members.with_grant(42)
+    assert member_again == member
+    assert cadre == RoleGrant(42, Role.CADRE, unit_id, 7, now)
+    await db.close()
+
+
 async def _seed(db: Database) -> None:
     units = UnitRepository(db)
     await units.upsert_many([("BTP", "Bộ Tư pháp")])
