@@ -55,7 +55,7 @@ from bot.members import InvalidInput
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router
-from handlers.ui import answer, ask_to_confirm, edit_or_send, inline, say
+from handlers.ui import answer, ask_to_confirm, edit_or_send, inline, page_row, say
 
 log = logging.getLogger(__name__)
 
@@ -272,29 +272,14 @@ async def _show_page(
                 )
             )
         rows.append(row)
-    nav: list[tuple[str, str]] = []
     tail = (campaign_id,) if scope == "c" and campaign_id else ()
-    if result.page > 0:
-        nav.append(
-            (
-                await context.label(update, "common.previous"),
-                callbacks.pack("act", "ls", scope, result.page - 1, *tail),
-            )
-        )
-    if result.pages > 1:
-        nav.append(
-            (
-                f"{result.page + 1}/{result.pages}",
-                callbacks.pack("act", "ls", scope, result.page, *tail),
-            )
-        )
-    if result.page + 1 < result.pages:
-        nav.append(
-            (
-                await context.label(update, "common.next"),
-                callbacks.pack("act", "ls", scope, result.page + 1, *tail),
-            )
-        )
+
+    def to_page(n: int) -> str:
+        return callbacks.pack("act", "ls", scope, n, *tail)
+
+    nav = await page_row(
+        update, context, result.page, result.pages, to_page, counter=to_page(result.page)
+    )
     if nav:
         rows.append(nav)
     filters_row = []
@@ -1157,21 +1142,13 @@ async def _ask_unit(
     query = str(state.data.get("unit_query", ""))
     result = await context.services.member_service.unit_page(query, page)
     rows = [[(unit.name, callbacks.pack("acn", "unit", unit.id))] for unit in result.units]
-    nav = []
-    if result.page > 0:
-        nav.append(
-            (
-                await context.label(update, "common.previous"),
-                callbacks.pack("acn", "up", result.page - 1),
-            )
-        )
-    if result.page + 1 < result.pages:
-        nav.append(
-            (
-                await context.label(update, "common.next"),
-                callbacks.pack("acn", "up", result.page + 1),
-            )
-        )
+    nav = await page_row(
+        update,
+        context,
+        result.page,
+        result.pages,
+        lambda n: callbacks.pack("acn", "up", n),
+    )
     if nav:
         rows.append(nav)
     if edit:
@@ -1736,21 +1713,13 @@ async def _show_managed(update: Update, context: BotContext, *, page: int, edit:
         rows.append(
             [(f"⚙️ {number}. {activity.title[:40]}", callbacks.pack("acm", "m", activity.id))]
         )
-    nav = []
-    if result.page > 0:
-        nav.append(
-            (
-                await context.label(update, "common.previous"),
-                callbacks.pack("acm", "ls", result.page - 1),
-            )
-        )
-    if result.page + 1 < result.pages:
-        nav.append(
-            (
-                await context.label(update, "common.next"),
-                callbacks.pack("acm", "ls", result.page + 1),
-            )
-        )
+    nav = await page_row(
+        update,
+        context,
+        result.page,
+        result.pages,
+        lambda n: callbacks.pack("acm", "ls", n),
+    )
     if nav:
         rows.append(nav)
     rows.append(
@@ -1897,21 +1866,13 @@ async def _show_registrants(
             )
         )
     rows = [ticks[i : i + 5] for i in range(0, len(ticks), 5)]
-    nav = []
-    if result.page > 0:
-        nav.append(
-            (
-                await context.label(update, "common.previous"),
-                callbacks.pack("acm", "rl", activity_id, result.page - 1),
-            )
-        )
-    if result.page + 1 < result.pages:
-        nav.append(
-            (
-                await context.label(update, "common.next"),
-                callbacks.pack("acm", "rl", activity_id, result.page + 1),
-            )
-        )
+    nav = await page_row(
+        update,
+        context,
+        result.page,
+        result.pages,
+        lambda n: callbacks.pack("acm", "rl", activity_id, n),
+    )
     if nav:
         rows.append(nav)
     rows.append(

@@ -33,7 +33,7 @@ from handlers import callbacks
 from handlers.bulk_api import BulkBotApi
 from handlers.context import BotContext
 from handlers.router import Router
-from handlers.ui import answer, edit_or_send, inline, say
+from handlers.ui import answer, edit_or_send, inline, page_row, say
 
 log = logging.getLogger(__name__)
 
@@ -355,18 +355,7 @@ async def _show_unit_choice(
         [(("✓ " if u.id in chosen else "") + u.name, callbacks.pack("bc", "unit", u.id, page))]
         for u in units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
     ]
-    nav = []
-    if page > 0:
-        nav.append(
-            (
-                await context.label(update, "common.previous"),
-                callbacks.pack("bc", "upage", page - 1),
-            )
-        )
-    if page + 1 < pages:
-        nav.append(
-            (await context.label(update, "common.next"), callbacks.pack("bc", "upage", page + 1))
-        )
+    nav = await page_row(update, context, page, pages, lambda n: callbacks.pack("bc", "upage", n))
     if nav:
         rows.append(nav)
     rows.append(

@@ -33,7 +33,7 @@ from bot.stats import ChartLabels, PeriodKind, StatsReport, chart_png, number, p
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router
-from handlers.ui import answer, edit_or_send, inline, say
+from handlers.ui import answer, edit_or_send, inline, page_row, say
 
 log = logging.getLogger(__name__)
 
@@ -112,15 +112,7 @@ async def _show_units(update: Update, context: BotContext, page: int) -> None:
         [(f"{u.code} — {u.name}", callbacks.pack("ex", "u", u.id))]
         for u in units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
     ]
-    nav = []
-    if page > 0:
-        nav.append(
-            (await context.label(update, "common.previous"), callbacks.pack("ex", "up", page - 1))
-        )
-    if page + 1 < pages:
-        nav.append(
-            (await context.label(update, "common.next"), callbacks.pack("ex", "up", page + 1))
-        )
+    nav = await page_row(update, context, page, pages, lambda n: callbacks.pack("ex", "up", n))
     if nav:
         rows.append(nav)
     await edit_or_send(update, context, "exports.pick_unit", reply_markup=inline(rows))

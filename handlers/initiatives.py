@@ -40,7 +40,7 @@ from bot.models import Role
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router
-from handlers.ui import answer, edit_or_send, inline, say
+from handlers.ui import answer, edit_or_send, inline, page_row, say
 
 log = logging.getLogger(__name__)
 
@@ -136,27 +136,17 @@ async def _changed(update: Update, context: BotContext, exc: InitiativeChanged) 
     await say(update, context, "initiatives.changed", status=status)
 
 
-def _nav(page: Page[Any], action: str, *args: object) -> list[tuple[str, str]]:
-    """◀️ n/m ▶️ for a paginated list; labels are filled in by the caller."""
-    row: list[tuple[str, str]] = []
-    if page.page > 0:
-        row.append(("prev", _cb(action, *args, page.page - 1)))
-    if page.page + 1 < page.pages:
-        row.append(("next", _cb(action, *args, page.page + 1)))
-    return row
-
-
-async def _nav_labels(
-    update: Update, context: BotContext, row: list[tuple[str, str]], page: Page[Any]
+async def _page_row(
+    update: Update, context: BotContext, page: Page[Any], action: str, *args: object
 ) -> list[tuple[str, str]]:
-    labels = {
-        "prev": await context.label(update, "common.previous"),
-        "next": await context.label(update, "common.next"),
-    }
-    out = [(labels[name], data) for name, data in row]
-    if page.pages > 1:
-        out.insert(1 if page.page > 0 else 0, (f"{page.page + 1}/{page.pages}", _cb("noop")))
-    return out
+    return await page_row(
+        update,
+        context,
+        page.page,
+        page.pages,
+        lambda n: _cb(action, *args, n),
+        counter=_cb("noop"),
+    )
 
 
 # --- the menu ---------------------------------------------------------------------------------
@@ -901,7 +891,7 @@ async def show_mine(update: Update, context: BotContext, page: int, *, edit: boo
         rows.append(
             [(f"{status} · {code} · {_short(initiative.title, 32)}", _cb("open", initiative.id))]
         )
-    nav = await _nav_labels(update, context, _nav(result, "mine"), result)
+    nav = await _page_row(update, context, result, "mine")
     if nav:
         rows.append(nav)
     rows.append([(await context.label(update, "initiatives.new"), _cb("new"))])
@@ -1053,7 +1043,7 @@ async def show_queue(
                 )
             ]
         )
-    nav = await _nav_labels(update, context, _nav(result, "rq", mode), result)
+    nav = await _page_row(update, context, result, "rq", mode)
     if nav:
         rows.append(nav)
     switch_key = "initiatives.queue_open" if accepted else "initiatives.queue_accepted"
@@ -1098,7 +1088,7 @@ async def show_browse(
         rows.append(
             [(f"{initiative.code} · {_short(initiative.title, 36)}", _cb("open", initiative.id))]
         )
-    nav = await _nav_labels(update, context, _nav(result, "br", field_arg), result)
+    nav = await _page_row(update, context, result, "br", field_arg)
     if nav:
         rows.append(nav)
     filters_row: list[tuple[str, str]] = []

@@ -14,7 +14,7 @@ from bot.members import ONBOARDING_FLOW, InvalidInput, clean_email, clean_full_n
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router, router_of, run_deep_link
-from handlers.ui import answer, edit_or_send, inline, main_menu, say
+from handlers.ui import answer, edit_or_send, inline, main_menu, page_row, say
 
 log = logging.getLogger(__name__)
 
@@ -184,23 +184,14 @@ async def show_units(
     query = str(state.data.get("unit_query", ""))
     result = await context.services.member_service.unit_page(query, page)
     rows = [[(unit.name, callbacks.pack("un", "pick", unit.id))] for unit in result.units]
-    nav = []
-    if result.page > 0:
-        nav.append(
-            (
-                await context.label(update, "common.previous"),
-                callbacks.pack("un", "page", result.page - 1),
-            )
-        )
-    if result.pages > 1:
-        nav.append((f"{result.page + 1}/{result.pages}", callbacks.pack("un", "page", result.page)))
-    if result.page + 1 < result.pages:
-        nav.append(
-            (
-                await context.label(update, "common.next"),
-                callbacks.pack("un", "page", result.page + 1),
-            )
-        )
+    nav = await page_row(
+        update,
+        context,
+        result.page,
+        result.pages,
+        lambda n: callbacks.pack("un", "page", n),
+        counter=callbacks.pack("un", "page", result.page),
+    )
     if nav:
         rows.append(nav)
     if query:

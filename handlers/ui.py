@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from telegram import (
@@ -36,6 +36,27 @@ def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
+
+
+async def page_row(
+    update: Update,
+    context: BotContext,
+    page: int,
+    pages: int,
+    to_page: Callable[[int], str],
+    *,
+    counter: str | None = None,
+) -> list[tuple[str, str]]:
+    """The ◀️ ▶️ row under a paginated list (empty when it fits on one page): ``to_page(n)`` is
+    page n's callback data; with ``counter``, an "n/m" button with that data sits between."""
+    row: list[tuple[str, str]] = []
+    if page > 0:
+        row.append((await context.label(update, "common.previous"), to_page(page - 1)))
+    if counter is not None and pages > 1:
+        row.append((f"{page + 1}/{pages}", counter))
+    if page + 1 < pages:
+        row.append((await context.label(update, "common.next"), to_page(page + 1)))
+    return row
 
 
 async def main_menu(update: Update, context: BotContext) -> ReplyKeyboardMarkup:
