@@ -311,6 +311,13 @@ async def test_a_table_longer_than_a_sheet_goes_on_in_numbered_sheets(
     assert names[0] == "'" + HOSTILE[0] and names[-1] == "Đỗ Thị An"
 
 
+def service_reading(world: World, repository: ExportRepository) -> ExportService:
+    """The world's export service, reading its rows through ``repository``."""
+    return ExportService(
+        repository, UnitRepository(world.db), Catalogue.load(), world.clock, tz=TZ, hours_per_day=8
+    )
+
+
 class FailingRepository(ExportRepository):
     """Gives the rows one at a time; after the second, the database fails or never answers
     (by then the first is written: the export asks for the third only after that)."""
@@ -340,14 +347,7 @@ def xlsx_threads() -> list[threading.Thread]:
 async def test_an_export_that_fails_half_way_leaves_no_file(
     seeded: World, tmp_path: Path, fmt: ExportFormat
 ) -> None:
-    service = ExportService(
-        FailingRepository(seeded.db, hang=False),
-        UnitRepository(seeded.db),
-        Catalogue.load(),
-        seeded.clock,
-        tz=TZ,
-        hours_per_day=8,
-    )
+    service = service_reading(seeded, FailingRepository(seeded.db, hang=False))
     request = ExportRequest(ExportKind.ATTENDANCE, ExportScope(), fmt)
     with pytest.raises(OSError, match="database is gone"):
         await service.run(seeded.admin, request, tmp_path / "out")
@@ -357,14 +357,7 @@ async def test_an_export_that_fails_half_way_leaves_no_file(
 
 async def test_a_cancelled_export_leaves_no_file(seeded: World, tmp_path: Path) -> None:
     repository = FailingRepository(seeded.db, hang=True)
-    service = ExportService(
-        repository,
-        UnitRepository(seeded.db),
-        Catalogue.load(),
-        seeded.clock,
-        tz=TZ,
-        hours_per_day=8,
-    )
+    service = service_reading(seeded, repository)
     request = ExportRequest(ExportKind.REGISTRATIONS, ExportScope(), ExportFormat.XLSX)
     task = asyncio.create_task(service.run(seeded.admin, request, tmp_path / "out"))
     await asyncio.wait_for(repository.started.wait(), 5)
@@ -635,14 +628,7 @@ async def test_a_second_export_waits_and_the_same_one_is_not_doubled(
     seeded: World, tmp_path: Path
 ) -> None:
     repository = GatedRepository(seeded.db)
-    service = ExportService(
-        repository,
-        UnitRepository(seeded.db),
-        Catalogue.load(),
-        seeded.clock,
-        tz=TZ,
-        hours_per_day=8,
-    )
+    service = service_reading(seeded, repository)
     first = ExportRequest(ExportKind.MEMBERS, ExportScope(), ExportFormat.CSV)
     second = ExportRequest(ExportKind.REGISTRATIONS, ExportScope(), ExportFormat.CSV)
     task1 = asyncio.create_task(service.run(seeded.admin, first, tmp_path / "a"))
