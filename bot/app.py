@@ -26,6 +26,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
 from bot.broadcasts import BroadcastSender
+from bot.channels.telegram.commands import commands_for
 from bot.config import Config
 from bot.delivery import Courier, DeliverySettings
 from bot.models import Role
@@ -37,7 +38,6 @@ from handlers.aiohttp_request import AiohttpRequest
 from handlers.broadcasts import TelegramProgress, TelegramTransport
 from handlers.bulk_api import BulkBotApi
 from handlers.lanes import PerPersonUpdateProcessor
-from handlers.menus import commands_for
 from handlers.reminders import TelegramReminderTransport
 
 log = logging.getLogger(__name__)

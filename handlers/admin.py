@@ -9,10 +9,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.access import NotAllowed
+from bot.channels.telegram.commands import commands_for
 from bot.members import InvalidInput
 from bot.models import Role
 from handlers.context import BotContext
-from handlers.menus import commands_for
 from handlers.ui import say
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,19 @@
-"""Telegram command menus per role (shown by the "/" button), labels from the catalogue."""
+"""The main menu (the journeys' entry points, by catalogue key) and the commands each role sees
+in a channel's command menu. Which role sees what is decided here; channels only render it."""
 
 from __future__ import annotations
 
-from telegram import BotCommand
-
-from bot.i18n import Catalogue
+from bot.access import Actor
 from bot.models import Role
+
+# Main menu labels, by catalogue key, in rows; cadres and admins get one more row.
+MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
+    ("menu.activities", "menu.my_registrations"),
+    ("menu.initiatives", "menu.profile"),
+    ("menu.help",),
+)
+MANAGER_ROW = ("menu.manage",)
+MENU_KEYS = (*(key for row in MENU_LAYOUT for key in row), *MANAGER_ROW)
 
 _MEMBER = ("start", "profile", "settings", "mydata", "forgetme", "cancel", "help")
 _CADRE = (
@@ -27,8 +35,5 @@ MENU_COMMANDS: dict[Role, tuple[str, ...]] = {
 }
 
 
-def commands_for(catalogue: Catalogue, role: Role, language: str) -> list[BotCommand]:
-    return [
-        BotCommand(name, catalogue.plain(language, f"command.{name}"))
-        for name in MENU_COMMANDS[role]
-    ]
+def menu_layout(actor: Actor) -> tuple[tuple[str, ...], ...]:
+    return (*MENU_LAYOUT, MANAGER_ROW) if actor.is_admin or actor.is_cadre else MENU_LAYOUT

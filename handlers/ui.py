@@ -17,18 +17,9 @@ from telegram import (
 from telegram.error import BadRequest
 
 from handlers.context import BotContext
+from handlers.menus import MENU_KEYS, menu_layout
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
-
-# Main menu (reply keyboard) labels, by catalogue key, in rows.
-MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
-    ("menu.activities", "menu.my_registrations"),
-    ("menu.initiatives", "menu.profile"),
-    ("menu.help",),
-)
-# Cadres and admins get one more row: the management panel.
-MANAGER_ROW = ("menu.manage",)
-MENU_KEYS = (*(key for row in MENU_LAYOUT for key in row), *MANAGER_ROW)
 
 
 def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -61,7 +52,7 @@ async def page_row(
 
 async def main_menu(update: Update, context: BotContext) -> ReplyKeyboardMarkup:
     actor = await context.actor(update)
-    layout = (*MENU_LAYOUT, MANAGER_ROW) if actor.is_admin or actor.is_cadre else MENU_LAYOUT
+    layout = menu_layout(actor)
     rows = [[KeyboardButton(await context.label(update, key)) for key in row] for row in layout]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 

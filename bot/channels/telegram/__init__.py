@@ -1,0 +1,1 @@
+"""The Telegram channel: PTB updates in, journey replies rendered as Telegram messages."""
