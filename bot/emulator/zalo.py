@@ -37,6 +37,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import math
 import mimetypes
 import random
 import secrets
@@ -700,9 +701,12 @@ def _number(params: dict[str, Any], name: str, default: float) -> float:
     if isinstance(value, bool):
         raise bad_request(f"{name} must be a number")
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise bad_request(f"{name} must be a number") from None
+    if not math.isfinite(number):
+        raise bad_request(f"{name} must be a number")
+    return number
 
 
 def _message(event: Any) -> dict[str, Any]:

@@ -177,14 +177,10 @@ class ZaloUser:
     async def send_sticker(
         self, sticker: str = DEFAULT_STICKER, url: str | None = None
     ) -> dict[str, Any]:
-        """Send a sticker (its id, and the URL of its picture as Zalo adds it)."""
-        return self._post(
-            "message.sticker.received",
-            {
-                "sticker": sticker,
-                "url": url or f"https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid={sticker}",
-            },
-        )
+        """Send a sticker: its id, and the URL of its picture as Zalo adds it (by default an
+        address on the emulator, where no picture is hosted)."""
+        picture = url or f"{self._emu.cdn_base_url}/sticker-{sticker}.webp"
+        return self._post("message.sticker.received", {"sticker": sticker, "url": picture})
 
     async def send_voice(self, voice: bytes | str | None = None) -> dict[str, Any]:
         """Send a voice note. The event's fields for voice are not documented; the emulator

@@ -146,6 +146,15 @@ async def test_get_updates_hands_out_one_event_per_call_then_408(emu: BotApiEmul
     )
     assert 0.19 <= waited < 2
     assert emu.zalo.stats.events_polled == 2
+    for bad in ("soon", "nan", "inf", True):
+        assert await call(emu, "getUpdates", timeout=bad) == (
+            400,
+            {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: timeout must be a number",
+            },
+        ), bad
 
 
 async def test_a_waiting_poll_wakes_as_soon_as_an_event_arrives(emu: BotApiEmulator) -> None:
@@ -209,7 +218,7 @@ async def test_each_event_kind_has_zalos_shape(emu: BotApiEmulator) -> None:
     assert linked["message"]["photo"] == "https://example.org/a.jpg"
     assert "caption" not in linked["message"]
     assert sticker["message"]["sticker"] == "abc123"
-    assert sticker["message"]["url"].endswith("abc123")
+    assert sticker["message"]["url"] == f"{emu.url}/zalo/cdn/sticker-abc123.webp"
     assert voice["message"]["url"].startswith(f"{emu.url}/zalo/cdn/")
     # A protected user's event carries who and where, never what.
     assert set(protected["message"]) == {"from", "chat", "message_id", "date"}
@@ -569,3 +578,46 @@ async def test_waiting_for_the_bot_is_event_driven(emu: BotApiEmulator) -> None:
     assert (await user.next_message()).text == "mới"
     assert emu.zalo_user(USER_ID) is user
     assert "hi" in user.dump() and "mới" in user.dump()
+
+
+# -- the web chat's Zalo pane ------------------------------------------------------------------
+async def test_web_chat_zalo_endpoints(emu: BotApiEmulator) -> None:
+    async with aiohttp.ClientSession(base_url=emu.url) as session:
+        async with session.post("/chat/api/zalo/session", json={"random": True}) as response:
+            body = await response.json()
+        assert HEX_ID.fullmatch(body["user_id"])
+        assert body["name"] == f"Khách {body['user_id'][-4:]}"
+        assert body["bot"] == "Bot Nhịp Cầu"
+        user = emu.zalo.chat(body["user_id"])
+        assert user is not None
+
+        async with session.post(
+            "/chat/api/zalo/send", json={"user_id": user.user_id, "text": "1"}
+        ) as response:
+            assert response.status == 200
+        async with session.post(
+            "/chat/api/zalo/send", json={"user_id": "nobody", "text": "1"}
+        ) as response:
+            assert response.status == 404
+        async with session.post(
+            "/chat/api/zalo/send", json={"user_id": user.user_id, "text": "  "}
+        ) as response:
+            assert response.status == 400
+        form = aiohttp.FormData()
+        form.add_field("user_id", user.user_id)
+        form.add_field("file", b"%PDF-1.4", filename="a.pdf", content_type="application/pdf")
+        async with session.post("/chat/api/zalo/upload", data=form) as response:
+            assert response.status == 400  # Zalo takes photos only
+        await call(emu, "sendMessage", chat_id=user.user_id, text="Bạn vừa gõ: 1")
+        async with session.get(
+            "/chat/api/zalo/updates", params={"user_id": user.user_id, "cursor": "0"}
+        ) as response:
+            updates = await response.json()
+    assert updates == {
+        "cursor": 2,
+        "items": [
+            {"kind": "user", "id": 0, "text": "1"},
+            {"kind": "bot", "id": 0, "text": "Bạn vừa gõ: 1"},
+        ],
+    }
+    assert [e["message"]["text"] for e in user.sent_events] == ["1"]
