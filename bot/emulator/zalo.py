@@ -100,7 +100,7 @@ class _Webhook:
     url: str
     secret_token: str
     session: aiohttp.ClientSession
-    queues: list[asyncio.Queue[tuple[int, dict[str, Any]]]] = field(default_factory=list)
+    queues: list[asyncio.Queue[tuple[int, Any]]] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     inflight: int = 0
 
@@ -167,7 +167,7 @@ class ZaloEmulator:
         self._deliveries_by_message: dict[str, ZaloWebhookDelivery] = {}
         self._users: dict[str, ZaloUser] = {}
         self._media: dict[str, ZaloMedia] = {}
-        self._pending: deque[tuple[int, dict[str, Any]]] = deque()
+        self._pending: deque[tuple[int, Any]] = deque()
         self._sequence = 0
         self._pollers = 0
         self._updates_event: asyncio.Event | None = None
@@ -433,7 +433,7 @@ class ZaloEmulator:
             session=aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)),
         )
         for _ in range(self.webhook_connections):
-            queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
+            queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
             hook.queues.append(queue)
             hook.tasks.append(asyncio.create_task(self._deliver_loop(hook, queue)))
         self._webhook = hook
@@ -483,7 +483,7 @@ class ZaloEmulator:
         for task in hook.tasks:
             task.cancel()
         await asyncio.gather(*hook.tasks, return_exceptions=True)
-        undelivered: list[tuple[int, dict[str, Any]]] = []
+        undelivered: list[tuple[int, Any]] = []
         for queue in hook.queues:
             while not queue.empty():
                 undelivered.append(queue.get_nowait())
@@ -491,9 +491,7 @@ class ZaloEmulator:
         self._pending.extend(sorted(undelivered, key=lambda item: item[0]))
         await hook.session.close()
 
-    async def _deliver_loop(
-        self, hook: _Webhook, queue: asyncio.Queue[tuple[int, dict[str, Any]]]
-    ) -> None:
+    async def _deliver_loop(self, hook: _Webhook, queue: asyncio.Queue[tuple[int, Any]]) -> None:
         headers = {"Content-Type": "application/json", SECRET_HEADER: hook.secret_token}
         while True:
             sequence, event = await queue.get()
