@@ -1,4 +1,4 @@
-"""Local Telegram Bot API emulator: an HTTP server PTB can poll, a test client and a web chat."""
+"""Local Telegram and Zalo Bot API emulators: one HTTP server, test clients and a web chat."""
 
 from bot.emulator.chats import EmulatedChat, EmulatedGroup, EmulatedUser
 from bot.emulator.models import (
@@ -12,6 +12,9 @@ from bot.emulator.models import (
     Persona,
 )
 from bot.emulator.server import BotApiEmulator
+from bot.emulator.zalo import ZaloEmulator
+from bot.emulator.zalo_models import ZaloBotMessage, ZaloMedia, ZaloStats, ZaloWebhookDelivery
+from bot.emulator.zalo_users import ZaloUser
 from bot.telegram_html import HtmlParseError, ParsedText, parse_html
 
 __all__ = [
@@ -29,5 +32,11 @@ __all__ = [
     "KeyboardButton",
     "ParsedText",
     "Persona",
+    "ZaloBotMessage",
+    "ZaloEmulator",
+    "ZaloMedia",
+    "ZaloStats",
+    "ZaloUser",
+    "ZaloWebhookDelivery",
     "parse_html",
 ]

@@ -45,6 +45,8 @@ from bot.emulator.models import (
     Persona,
     bad_request,
 )
+from bot.emulator.zalo import DEFAULT_ZALO_TOKEN, ZaloEmulator
+from bot.emulator.zalo_users import ZaloUser
 from bot.telegram_html import HtmlParseError, ParsedText, parse_html, plain_text
 
 __all__ = ["BotApiEmulator"]
@@ -200,6 +202,8 @@ class BotApiEmulator:
         per_chat_rate_limit: float | None = None,
         personas: Sequence[Persona] = (),
         clock: Callable[[], float] = time.time,
+        zalo_token: str = DEFAULT_ZALO_TOKEN,
+        zalo_allow_insecure_webhooks: bool = False,
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -240,6 +244,10 @@ class BotApiEmulator:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.url = ""
+        # The Zalo Bot API on the same server, under /zalo/ (bot/emulator/zalo.py).
+        self.zalo = ZaloEmulator(
+            self, zalo_token, allow_insecure_webhooks=zalo_allow_insecure_webhooks
+        )
         self._methods: dict[str, tuple[str, Handler]] = {}
         for name, handler in self._method_table().items():
             self._methods[name.lower()] = (name, handler)
@@ -253,12 +261,21 @@ class BotApiEmulator:
     def file_base_url(self) -> str:
         return f"{self.url}/file/bot"
 
+    @property
+    def zalo_api_base_url(self) -> str:
+        return self.zalo.api_base_url
+
+    def zalo_user(self, user_id: str, display_name: str | None = None) -> ZaloUser:
+        """The Zalo user with this id (see :meth:`ZaloEmulator.user`)."""
+        return self.zalo.user(user_id, display_name)
+
     def build_app(self) -> web.Application:
         from bot.emulator.webchat import add_webchat_routes
 
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        self.zalo.add_routes(app)
         add_webchat_routes(app, self)
         return app
 
@@ -285,6 +302,7 @@ class BotApiEmulator:
         for chat in self._chats.values():
             if chat._event is not None:
                 chat.changed("stop", 0)
+        await self.zalo.stop()
         await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -16,6 +16,8 @@ from aiohttp import web
 
 from bot.emulator.chats import EmulatedUser
 from bot.emulator.models import BotMessage
+from bot.emulator.zalo import persona_zalo_id
+from bot.emulator.zalo_webchat import add_zalo_webchat_routes
 
 if TYPE_CHECKING:
     from bot.emulator.server import BotApiEmulator
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["STATIC_DIR", "add_webchat_routes"]
 
 STATIC_DIR = Path(__file__).with_name("static")
-_STATIC_FILES = {"index.html", "chat.css", "chat.js"}
+_STATIC_FILES = {"index.html", "chat.css", "chat.js", "zalo.js"}
 _MAX_POLL_SECONDS = 25.0
 
 
@@ -39,6 +41,7 @@ def add_webchat_routes(app: web.Application, emu: BotApiEmulator) -> None:
     app.router.add_post("/chat/api/upload", chat.upload)
     app.router.add_get("/chat/api/updates", chat.updates)
     app.router.add_get("/chat/api/file/{file_id}", chat.file)
+    add_zalo_webchat_routes(app, emu)
 
 
 class WebChat:
@@ -59,7 +62,11 @@ class WebChat:
     async def personas(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
-                "bot": {"username": self._emu.bot_username, "name": self._emu.bot_first_name},
+                "bot": {
+                    "username": self._emu.bot_username,
+                    "name": self._emu.bot_first_name,
+                    "zalo_name": self._emu.zalo.bot_name,
+                },
                 "personas": [
                     {
                         "user_id": p.user_id,
@@ -68,6 +75,7 @@ class WebChat:
                         "last_name": p.last_name,
                         "username": p.username,
                         "phone_number": p.phone,
+                        "zalo_user_id": persona_zalo_id(p.user_id),
                     }
                     for p in self._emu.personas
                 ],

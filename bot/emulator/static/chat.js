@@ -244,7 +244,14 @@ async function init() {
   random.value = "random";
   random.textContent = "Người dùng mới (ngẫu nhiên)";
   select.appendChild(random);
-  select.addEventListener("change", () => startSession(select.value));
+  // The channel picker (Telegram / Zalo) belongs to zalo.js; this pane acts only on Telegram.
+  const onTelegram = () => ($("channel")?.value || "telegram") === "telegram";
+  select.addEventListener("change", () => {
+    if (onTelegram()) startSession(select.value);
+  });
+  $("channel")?.addEventListener("change", () => {
+    if (onTelegram() && select.value) startSession(select.value);
+  });
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("message-input");

@@ -1,0 +1,1 @@
+"""Channels: the only code that knows a messaging platform (Telegram, Zalo)."""

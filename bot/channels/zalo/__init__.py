@@ -1,0 +1,1 @@
+"""The Zalo Bot Platform channel: its HTTP API client and event parsing."""
