@@ -65,8 +65,9 @@ WRONG_CODES_SPAN_S = 10 * 60
 WRONG_CODES_PAUSE_S = 10 * 60
 REASON_MAX = 200
 WALK_INS_SHOWN = 5
-_PAYLOAD = re.compile(rf"^(\d{{1,12}})_(\d{{1,12}})_([A-Za-z0-9_-]{{{MAC_CHARS}}})$")
-_CODE = re.compile(rf"^\d{{{CODE_DIGITS}}}$")
+# ASCII digits only: ``\d`` would also take other scripts' digits (found by the fuzz suite).
+_PAYLOAD = re.compile(rf"^([0-9]{{1,12}})_([0-9]{{1,12}})_([A-Za-z0-9_-]{{{MAC_CHARS}}})$")
+_CODE = re.compile(rf"^[0-9]{{{CODE_DIGITS}}}$")
 
 
 def window_of(moment: datetime) -> int:
@@ -245,7 +246,9 @@ class AttendanceService:
             now, now + CHECKIN_OPENS_BEFORE
         ):
             for window in (current, current - 1):
-                if hmac.compare_digest(code, short_code(secret, activity_id, window)):
+                if hmac.compare_digest(
+                    code.encode(), short_code(secret, activity_id, window).encode()
+                ):
                     matches.append(activity_id)
                     break
         if not matches:

@@ -3,8 +3,8 @@ cadre's QR message that renews its code every minute while it is kept open, walk
 or declined by a cadre, and the registrant list's attendance buttons with a reason for absence.
 
 Buttons: ``att:`` — ``qr``/``qs`` show the QR (new message / this message again), ``p``/``a``
-set present / ask why absent, ``rx``/``re`` absent with a quick reason, ``wy``/``wn`` confirm or
-decline a walk-in. Each names the state it sets, so a second press or an old copy changes
+set present / ask why absent, ``rx``/``re`` absent with a quick reason, ``k`` keep as present,
+``wy``/``wn`` confirm or decline a walk-in. Each names the state it sets, so a second press or an old copy changes
 nothing; every press re-checks role, unit and state through ``AttendanceService``.
 
 The QR refresher is a task in memory (a display, not a promise): after a restart the message
@@ -459,7 +459,7 @@ async def _ask_reason(
     ]
     keep = (
         await context.label(update, "attendance.button_keep_present"),
-        callbacks.pack("acm", "rl", activity_id, page),
+        callbacks.pack("att", "k", activity_id, page),
     )
     rows = [picks, [keep]]
     await say(
@@ -470,6 +470,16 @@ async def _ask_reason(
         name=registrant.full_name or "—",
         title=activity.title,
     )
+
+
+async def _keep(update: Update, context: BotContext, activity_id: int, page: int) -> None:
+    """ "Keep as present": no correction; the typed-reason step ends too."""
+    user = update.effective_user
+    assert user is not None
+    state = await context.services.flows.get(user.id)
+    if state is not None and state.flow == FLOW_REASON:
+        await context.services.flows.clear(user.id)
+    await show_registrants(update, context, activity_id, page, edit=True)
 
 
 async def on_reason_text(update: Update, context: BotContext, state: FlowState) -> None:
@@ -590,6 +600,8 @@ async def on_attendance_callback(update: Update, context: BotContext) -> None:
         await send_qr(update, context, first)
     elif action == "qs" and count == 1:
         await show_qr_again(update, context, first)
+    elif action == "k" and count == 2:
+        await _keep(update, context, first, second or 0)
     elif action in ("p", "a", "rx", "re") and count == 3 and second is not None:
         page = third or 0
         if action == "p":
