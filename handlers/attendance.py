@@ -4,8 +4,9 @@ or declined by a cadre, and the registrant list's attendance buttons with a reas
 
 Buttons: ``att:`` — ``qr``/``qs`` show the QR (new message / this message again), ``p``/``a``
 set present / ask why absent, ``rx``/``re`` absent with a quick reason, ``k`` keep as present,
-``wy``/``wn`` confirm or decline a walk-in. Each names the state it sets, so a second press or an old copy changes
-nothing; every press re-checks role, unit and state through ``AttendanceService``.
+``wy``/``wn`` confirm or decline a walk-in. Each names the state it sets, so a second press or
+an old copy changes nothing; every press re-checks role, unit and state through
+``AttendanceService``.
 
 The QR refresher is a task in memory (a display, not a promise): after a restart the message
 keeps its last code, which expires by itself within two minutes; "🔄" shows it again.
