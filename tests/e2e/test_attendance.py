@@ -269,8 +269,11 @@ async def test_double_taps_and_stale_lists_never_flip_attendance(
     new = await open_list()
     # A double tap: both presses are queued before the bot answers the first.
     answered = len(lan.answers)
-    await lan.click("✅ 1 — có mặt", message_id=new.message_id)
-    await lan.click("✅ 1 — có mặt", message_id=new.message_id)
+    tick = new.find_button("✅ 1 — có mặt")
+    assert tick is not None and tick.callback_data is not None
+    # Both presses carry the button's data, as a phone sends a tap on the same button twice.
+    await lan.click(data=tick.callback_data, message_id=new.message_id)
+    await lan.click(data=tick.callback_data, message_id=new.message_id)
     await lan.wait_for(
         lambda m: m.message_id == new.message_id and "1. Nguyễn Văn An — ✅ có mặt" in m.text
     )
