@@ -1,5 +1,6 @@
 """Volunteer activities (SPEC 2.2): create, import, browse, register with capacity and waitlist,
-cancel and promote, check in, credit hours and "ngày công", calendar files and check-in QR codes.
+cancel and promote, the member's hours and "ngày công", calendar files. Check-in and attendance
+are ``bot.attendance``.
 
 Knows nothing of Telegram: handlers pass plain values in and render what comes back. Bad input
 raises ``InvalidInput`` (the key names the catalogue reply), role or unit violations
@@ -20,7 +21,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import segno
 from icalendar import Calendar, Event
 
 from bot.access import Action, Actor, NotAllowed, authorize, can
@@ -35,8 +35,6 @@ from storage.activities import (
     ActivityKind,
     ActivityRepository,
     ActivityStatus,
-    AttendanceOutcome,
-    AttendanceResult,
     Audience,
     Campaign,
     NewActivity,
@@ -58,7 +56,6 @@ __all__ = [
     "ActivityKind",
     "ActivityService",
     "ActivityStatus",
-    "AttendanceOutcome",
     "Audience",
     "Campaign",
     "ImportProblem",
@@ -88,7 +85,6 @@ CHECKIN_OPENS_BEFORE = timedelta(hours=1)
 DATETIME_FORMAT = "%d/%m/%Y %H:%M"
 _DATETIME = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})\s*$")
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 # Accepted spellings (folded: lower case, no diacritics) of kinds and audiences in imports.
 _KIND_WORDS: dict[str, ActivityKind] = {
@@ -285,7 +281,7 @@ def format_number(value: float) -> str:
 
 
 def new_checkin_token() -> str:
-    """128 random bits, URL-safe (deep-link payloads allow A-Z a-z 0-9 _ -)."""
+    """An activity's check-in secret: 128 random bits (``bot.attendance`` derives the codes)."""
     return secrets.token_urlsafe(16)
 
 
@@ -392,22 +388,6 @@ class MyRegistrations:
     attended: int
     hours: float
     person_days: float
-
-
-@dataclass(frozen=True, slots=True)
-class CheckinResult:
-    activity: Activity
-    outcome: AttendanceOutcome
-    registration: Registration | None
-    person_days: float
-
-
-@dataclass(frozen=True, slots=True)
-class CheckinQr:
-    png: bytes
-    link: str
-    valid_from: datetime
-    valid_until: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,12 +628,22 @@ class ActivityService:
         existing = await self._activities.registration(activity_id, member.id)
         if existing is None or not existing.active:
             raise InvalidInput("activities.not_registered")
+        if existing.attended_at is not None:
+            raise self._checked_in(activity, existing.attended_at)
         if self._clock.now() >= activity.starts_at:
             raise InvalidInput("activities.cancel_too_late")
         result = await self._activities.cancel(activity_id, member.id, self._clock.now())
+        if result.checked_in_at is not None:  # checked in between the read and the cancel
+            raise self._checked_in(activity, result.checked_in_at)
         after = await self._activities.get(activity_id)
         assert after is not None
         return CancelResult(after, result.cancelled, await self._promotions(after, result.promoted))
+
+    def _checked_in(self, activity: Activity, attended_at: datetime) -> InvalidInput:
+        return InvalidInput(
+            "activities.cancel_checked_in",
+            time=attended_at.astimezone(self._tz).strftime("%H:%M %d/%m/%Y"),
+        )
 
     async def _promotions(
         self, activity: Activity, promoted: Sequence[Registration]
@@ -1114,89 +1104,6 @@ class ActivityService:
             activity_id, offset=page * REGISTRANTS_PAGE_SIZE, limit=REGISTRANTS_PAGE_SIZE
         )
         return RegistrantPage(activity, registrants, page, pages, total)
-
-    # --- attendance ------------------------------------------------------------------------
-
-    def checkin_window(self, activity: Activity) -> tuple[datetime, datetime]:
-        return activity.starts_at - CHECKIN_OPENS_BEFORE, activity.ends_at
-
-    async def checkin_qr(self, actor: Actor, activity_id: int, bot_username: str) -> CheckinQr:
-        activity = await self.manageable(actor, activity_id)
-        if activity.status is ActivityStatus.CANCELLED:
-            raise InvalidInput("activities.already_cancelled")
-        token = await self._activities.checkin_token(activity_id)
-        if token is None:
-            token = new_checkin_token()
-            await self._activities.set_checkin_token(activity_id, token, self._clock.now())
-        link = f"https://t.me/{bot_username}?start=ci_{token}"
-        buffer = io.BytesIO()
-        segno.make(link, error="m").save(buffer, kind="png", scale=10, border=4)
-        valid_from, valid_until = self.checkin_window(activity)
-        return CheckinQr(buffer.getvalue(), link, valid_from, valid_until)
-
-    async def check_in(self, actor: Actor, token: str) -> CheckinResult:
-        """A member scanned the QR: present if registered, or a walk-in while seats allow."""
-        authorize(actor, Action.USE_MEMBER_FEATURES)
-        member = actor.member
-        assert member is not None
-        activity_id = (
-            await self._activities.activity_id_by_token(token) if _TOKEN.match(token) else None
-        )
-        activity = await self._activities.get(activity_id) if activity_id else None
-        if activity is None:
-            raise InvalidInput("activities.checkin_invalid")
-        if activity.status is ActivityStatus.CANCELLED:
-            raise InvalidInput("activities.refused_cancelled")
-        now = self._clock.now()
-        opens, closes = self.checkin_window(activity)
-        if now < opens:
-            raise InvalidInput(
-                "activities.checkin_too_early",
-                title=activity.title,
-                opens=opens.astimezone(self._tz).strftime("%H:%M %d/%m/%Y"),
-            )
-        if now > closes:
-            raise InvalidInput("activities.checkin_expired", title=activity.title)
-        result = await self._activities.mark_attended(
-            activity.id,
-            member.id,
-            now,
-            by=None,
-            allow_walk_in=self.visible_to(actor, activity),
-        )
-        return self._checkin_result(activity, result)
-
-    def _checkin_result(self, activity: Activity, result: AttendanceResult) -> CheckinResult:
-        hours = result.registration.hours_credited if result.registration else 0.0
-        return CheckinResult(activity, result.outcome, result.registration, self.person_days(hours))
-
-    async def set_attendance(
-        self, actor: Actor, activity_id: int, registration_id: int, present: bool
-    ) -> Registration:
-        """The cadre ticks (or unticks) a confirmed registrant in the list."""
-        activity = await self.manageable(actor, activity_id)
-        registration = await self._activities.registration_by_id(registration_id)
-        if registration is None or registration.activity_id != activity.id:
-            raise InvalidInput("activities.not_registered")
-        if registration.status is not RegistrationStatus.CONFIRMED:
-            raise InvalidInput("activities.attendance_needs_seat")
-        now = self._clock.now()
-        if now < self.checkin_window(activity)[0]:
-            raise InvalidInput(
-                "activities.attendance_too_early",
-                opens=self.checkin_window(activity)[0]
-                .astimezone(self._tz)
-                .strftime("%H:%M %d/%m/%Y"),
-            )
-        if present:
-            await self._activities.mark_attended(
-                activity.id, registration.member_id, now, by=actor.telegram_id, allow_walk_in=False
-            )
-        else:
-            await self._activities.unmark_attended(registration.id, now)
-        updated = await self._activities.registration_by_id(registration_id)
-        assert updated is not None
-        return updated
 
     # --- the day after ---------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.activities import ActivityService
+from bot.attendance import AttendanceService
 from bot.broadcasts import BroadcastService
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -17,6 +18,7 @@ from bot.reminders import ReminderService
 from bot.stats import StatsService
 from storage import Database
 from storage.activities import ActivityRepository
+from storage.attendance import AttendanceRepository
 from storage.broadcasts import BroadcastRepository
 from storage.conversations import ConversationRepository
 from storage.exports import ExportRepository
@@ -41,6 +43,7 @@ class Services:
     flows: FlowService
     initiatives: InitiativeService
     activities: ActivityService
+    attendance: AttendanceService
     broadcasts: BroadcastService
     reminders: ReminderService
     exports: ExportService
@@ -58,6 +61,16 @@ class Services:
         conversations = ConversationRepository(db)
         catalogue = Catalogue.load(config.bot.default_language)
         tz, hours_per_day = config.bot.tz, config.bot.hours_per_day
+        activity_repository = ActivityRepository(db)
+        activities = ActivityService(
+            activity_repository,
+            members,
+            units,
+            clock,
+            tz=config.bot.tz,
+            hours_per_day=config.bot.hours_per_day,
+            default_reminders=config.reminders.offsets,
+        )
         return cls(
             config=config,
             clock=clock,
@@ -71,14 +84,9 @@ class Services:
                 members, roles, units, conversations, clock, config.bot.admins
             ),
             flows=FlowService(conversations, clock),
-            activities=ActivityService(
-                ActivityRepository(db),
-                members,
-                units,
-                clock,
-                tz=config.bot.tz,
-                hours_per_day=config.bot.hours_per_day,
-                default_reminders=config.reminders.offsets,
+            activities=activities,
+            attendance=AttendanceService(
+                activities, activity_repository, AttendanceRepository(db), clock
             ),
             broadcasts=BroadcastService(BroadcastRepository(db), clock),
             reminders=ReminderService(

@@ -7,7 +7,7 @@ from telegram import BotCommand
 from bot.i18n import Catalogue
 from bot.models import Role
 
-_MEMBER = ("start", "profile", "settings", "mydata", "forgetme", "cancel", "help")
+_MEMBER = ("start", "profile", "checkin", "settings", "mydata", "forgetme", "cancel", "help")
 _CADRE = (
     *_MEMBER,
     "newactivity",

@@ -22,7 +22,9 @@ CHUNK = 2000
 @dataclass(frozen=True, slots=True)
 class RowFilter:
     """Which rows an export covers. ``unit_id`` means "concerning the unit": for registrations
-    and attendance, the unit's members anywhere and anyone at the unit's own activities."""
+    and attendance, the unit's members anywhere and anyone at the unit's own activities. A
+    member's unit there is the one they belonged to when their attendance was recorded (their
+    current one while nothing is recorded), as in /stats."""
 
     activity_id: int | None = None
     campaign_id: int | None = None
@@ -52,7 +54,8 @@ _REGISTRATION_FROM = (
     " FROM registrations r"
     " JOIN activities a ON a.id = r.activity_id"
     " JOIN members m ON m.id = r.member_id"
-    " LEFT JOIN units mu ON mu.id = m.unit_id"
+    " LEFT JOIN attendance t ON t.activity_id = r.activity_id AND t.member_id = r.member_id"
+    " LEFT JOIN units mu ON mu.id = COALESCE(t.unit_id, m.unit_id)"
     " JOIN units au ON au.id = a.unit_id"
     " LEFT JOIN campaigns c ON c.id = a.campaign_id"
 )
@@ -65,19 +68,19 @@ REGISTRATIONS_SQL = (
     "   WHERE w.activity_id = r.activity_id AND w.status = 'waitlisted'"
     "   AND w.waitlist_seq <= r.waitlist_seq) END,"
     " r.registered_at,"
-    " r.attended_at, r.hours_credited, r.hours_credited / :hours_per_day, r.answers"
-    + _REGISTRATION_FROM
+    " CASE WHEN t.present = 1 THEN t.recorded_at END, COALESCE(t.hours, 0),"
+    " COALESCE(t.hours, 0) / :hours_per_day, r.answers" + _REGISTRATION_FROM
 )
 
 ATTENDANCE_SQL = (
     "SELECT a.id, a.title, au.code, c.name, a.starts_at, m.full_name, m.deleted_at, mu.code,"
-    " mu.name, r.attended_at, r.walk_in, r.attendance_by IS NULL, r.hours_credited,"
-    " r.hours_credited / :hours_per_day" + _REGISTRATION_FROM
+    " mu.name, t.recorded_at, t.method = 'walk_in', t.method = 'qr', t.hours,"
+    " t.hours / :hours_per_day" + _REGISTRATION_FROM
 )
 
 ATTENDANCE_TOTALS_SQL = (
-    "SELECT m.id, m.full_name, m.deleted_at, mu.code, mu.name, COUNT(*), SUM(r.hours_credited),"
-    " SUM(r.hours_credited) / :hours_per_day" + _REGISTRATION_FROM
+    "SELECT m.id, m.full_name, m.deleted_at, mu.code, mu.name, COUNT(*), SUM(t.hours),"
+    " SUM(t.hours) / :hours_per_day" + _REGISTRATION_FROM
 )
 
 MEMBERS_SQL = (
@@ -85,10 +88,10 @@ MEMBERS_SQL = (
     " m.consent_at, m.created_at, COALESCE(t.attended, 0), COALESCE(t.hours, 0),"
     " COALESCE(t.hours, 0) / :hours_per_day"
     " FROM members m LEFT JOIN units u ON u.id = m.unit_id"
-    " LEFT JOIN (SELECT r.member_id, COUNT(*) AS attended, SUM(r.hours_credited) AS hours"
-    "   FROM registrations r JOIN activities a ON a.id = r.activity_id"
-    "   WHERE r.attended_at IS NOT NULL {hours_where} GROUP BY r.member_id) t"
-    " ON t.member_id = m.id"
+    " LEFT JOIN (SELECT t.member_id, t.unit_id, COUNT(*) AS attended, SUM(t.hours) AS hours"
+    "   FROM attendance t JOIN activities a ON a.id = t.activity_id"
+    "   WHERE t.present = 1 {hours_where} GROUP BY t.member_id, t.unit_id) t"
+    " ON t.member_id = m.id AND t.unit_id IS m.unit_id"
 )
 
 INITIATIVES_SQL = (
@@ -141,7 +144,7 @@ def _registration_where(flt: RowFilter, params: dict[str, Any]) -> list[str]:
         where.append("a.campaign_id = :campaign")
     if flt.unit_id is not None:
         params["unit"] = flt.unit_id
-        where.append("(m.unit_id = :unit OR a.unit_id = :unit)")
+        where.append("(COALESCE(t.unit_id, m.unit_id) = :unit OR a.unit_id = :unit)")
     return where + _range("a.starts_at", flt, params)
 
 
@@ -170,20 +173,25 @@ class ExportRepository:
 
     def attendance(self, flt: RowFilter, hours_per_day: float) -> Query:
         params: dict[str, Any] = {"hours_per_day": hours_per_day}
-        where = ["r.attended_at IS NOT NULL", *_registration_where(flt, params)]
+        where = ["t.present = 1", *_registration_where(flt, params)]
         return Query(_sql(ATTENDANCE_SQL, where, " ORDER BY a.starts_at, a.id, r.id"), params)
 
     def attendance_totals(self, flt: RowFilter, hours_per_day: float) -> Query:
         params: dict[str, Any] = {"hours_per_day": hours_per_day}
-        where = ["r.attended_at IS NOT NULL", *_registration_where(flt, params)]
+        where = ["t.present = 1", *_registration_where(flt, params)]
+        # One row per member and unit: hours earned before a move stay with the old unit.
         return Query(
-            _sql(ATTENDANCE_TOTALS_SQL, where, " GROUP BY m.id ORDER BY mu.code, m.full_name"),
+            _sql(
+                ATTENDANCE_TOTALS_SQL,
+                where,
+                " GROUP BY m.id, mu.id ORDER BY mu.code, m.full_name, m.id",
+            ),
             params,
         )
 
     def members(self, flt: RowFilter, hours_per_day: float) -> Query:
         """Every current member of the scope, with attendance and hours in the period or
-        campaign (all time when neither is given)."""
+        campaign (all time when neither is given) credited while in their current unit."""
         params: dict[str, Any] = {"hours_per_day": hours_per_day}
         hours_where: list[str] = []
         if flt.campaign_id is not None:
@@ -250,7 +258,9 @@ class ExportRepository:
             params["unit"] = flt.unit_id
             where.append(
                 "(a.unit_id = :unit OR a.id IN (SELECT r.activity_id FROM registrations r "
-                "JOIN members m ON m.id = r.member_id WHERE m.unit_id = :unit))"
+                "JOIN members m ON m.id = r.member_id LEFT JOIN attendance t "
+                "ON t.activity_id = r.activity_id AND t.member_id = r.member_id "
+                "WHERE COALESCE(t.unit_id, m.unit_id) = :unit))"
             )
         where += _range("a.starts_at", flt, params)
         rows = await self._db.fetch_all(

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from bot.emulator import BotApiEmulator
 from bot.models import Role
 from storage.activities import ActivityKind, ActivityRepository, Audience, NewActivity
+from storage.attendance import AttendanceRepository
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 
 
@@ -46,7 +47,9 @@ async def _register(bot: BotHarness, activity_id: int, telegram_id: int) -> None
     repository = ActivityRepository(bot.svc.db)
     now = bot.svc.clock.now()
     await repository.register(activity_id, member.id, {}, now - timedelta(days=4))
-    await repository.mark_attended(activity_id, member.id, now, by=None, allow_walk_in=False)
+    await AttendanceRepository(bot.svc.db).check_in(
+        activity_id, member.id, now, allow_walk_in=False
+    )
 
 
 async def test_cadre_exports_their_units_registrations_as_xlsx(

@@ -4,12 +4,16 @@ The whole security-relevant database is snapshotted before and after a batch. Ev
 must be explained by something one of the batch's senders was allowed to do:
 
 * anyone: their own member row, flow state and settings; onboarding themselves; registering
-  themselves where the activity is open to them; their own check-in with a QR token they sent;
+  themselves where the activity is open to them; their own check-in with a code they sent (a
+  link or six typed digits): present if confirmed, else a walk-in request; their wrong codes;
   their own initiatives (author moves only), supports and attachments; /forgetme of themselves;
 * a side effect of that: a waitlisted member promoted when a sender gave up their seat;
 * a cadre among the senders: objects of their own unit (activities, questions, check-in tokens,
-  registrations, campaigns, reviews of the unit's initiatives, unit-level recognition,
-  broadcasts to the unit) and broadcasts they created.
+  registrations, attendance and its log, walk-in decisions, campaigns, reviews of the unit's
+  initiatives, unit-level recognition, broadcasts to the unit) and broadcasts they created.
+
+Attendance is never deleted, its log is append-only, and nobody cancels a registration while
+recorded present.
 
 Nothing else: no role is gained, no other unit's object or other person's row is touched.
 """
@@ -37,6 +41,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "activity_questions": ("id",),
     "registrations": ("id",),
     "checkin_tokens": ("token",),
+    "attendance": ("activity_id", "member_id"),
+    "attendance_changes": ("id",),
+    "walk_in_requests": ("activity_id", "member_id"),
+    "checkin_attempts": ("member_id",),
     "initiatives": ("id",),
     "initiative_attachments": ("id",),
     "initiative_history": ("id",),
@@ -108,7 +116,8 @@ class BatchFacts:
 
     senders: set[int]
     now: datetime
-    checkin_tokens_sent: dict[int, set[str]] = field(default_factory=dict)
+    checkin_tokens_sent: dict[int, set[str]] = field(default_factory=dict)  # after "ci_"
+    checkin_codes_typed: dict[int, set[int]] = field(default_factory=dict)  # activity ids
 
 
 @dataclass
@@ -176,6 +185,7 @@ class Judge:
         self.campaigns()
         self.activities()
         self.registrations()
+        self.attendance()
         self.initiatives()
         self.initiative_children()
         self.broadcasts()
@@ -295,6 +305,17 @@ class Judge:
                     "registrations", key, "another member's registration changed (no promotion)"
                 )
 
+    def scanned(self, member_id: int, activity_id: int) -> bool:
+        """Whether the member sent a check-in code of this activity in the batch."""
+        tid = self.member_tid.get(member_id, -1)
+        links = self.facts.checkin_tokens_sent.get(tid, set())
+        typed = self.facts.checkin_codes_typed.get(tid, set())
+        return activity_id in typed or any(p.split("_", 1)[0] == str(activity_id) for p in links)
+
+    def present_before(self, activity_id: int, member_id: int) -> bool:
+        row = self.before["attendance"].get((activity_id, member_id))
+        return row is not None and bool(row["present"])
+
     def own_registration(
         self, key: tuple[Any, ...], before: Row | None, after: Row, activity: Row
     ) -> None:
@@ -302,35 +323,69 @@ class Judge:
         visible = activity["open_to"] == "all" or activity["unit_id"] in self.member_units(
             member_id
         )
-        tid = self.member_tid.get(member_id)
-        tokens = self.facts.checkin_tokens_sent.get(tid or -1, set())
-        token_rows = [
-            r
-            for snap in (self.before, self.after)
-            for r in snap["checkin_tokens"].values()
-            if r["activity_id"] == activity["id"]
-        ]
-        scanned = any(r["token"] in tokens for r in token_rows)
         became_active = after["status"] in ("confirmed", "waitlisted") and (
             before is None or before["status"] == "cancelled"
         )
         if became_active:
             if not visible:
                 self.refuse("registrations", key, "registered for an activity not open to them")
-            elif after["walk_in"] and not scanned:
-                self.refuse("registrations", key, "walk-in without scanning the QR code")
-            elif not after["walk_in"] and not (
+            elif not (
                 activity["status"] == "open"
                 and self.facts.now < datetime.fromisoformat(activity["deadline_at"])
             ):
                 self.refuse("registrations", key, "registered for a closed activity")
-        attended_before = before["attended_at"] if before else None
-        credited_before = before["hours_credited"] if before else 0
-        attendance_changed = (
-            after["attended_at"] != attended_before or after["hours_credited"] != credited_before
-        )
-        if attendance_changed and (after["attended_at"] is None or not scanned):
-            self.refuse("registrations", key, "attendance changed without the QR code")
+        if (
+            before is not None
+            and before["status"] == "confirmed"
+            and after["status"] != "confirmed"
+            and self.present_before(after["activity_id"], member_id)
+        ):
+            self.refuse("registrations", key, "cancelled after checking in")
+
+    def attendance(self) -> None:
+        """Only the unit's cadre corrects or confirms; a member only checks themselves in
+        (present with their own code, or asks as a walk-in). Records stay; the log only grows."""
+        d = self.changes["attendance"]
+        touched = set(d.touched())
+        for key in d.removed:
+            self.refuse("attendance", key, "an attendance record was deleted")
+        for key in d.added.keys() | d.changed.keys():
+            activity_id, member_id = key
+            if self.managed(self.activity_unit(activity_id)):
+                continue
+            before, after = d.rows(key)
+            assert after is not None
+            own_scan = (
+                before is None
+                and member_id in self.own_members
+                and after["present"] == 1
+                and after["method"] == "qr"
+                and after["recorded_by"] is None
+                and self.scanned(member_id, activity_id)
+            )
+            if not own_scan:
+                self.refuse("attendance", key, "attendance changed without the member's code")
+        log = self.changes["attendance_changes"]
+        for key in log.changed.keys() | log.removed.keys():
+            self.refuse("attendance_changes", key, "the attendance log is append-only")
+        for key, row in log.added.items():
+            if (row["activity_id"], row["member_id"]) not in touched:
+                self.refuse("attendance_changes", key, "a log entry without a change")
+        w = self.changes["walk_in_requests"]
+        for key in w.touched():
+            activity_id, member_id = key
+            if self.managed(self.activity_unit(activity_id)):
+                continue
+            before, after = w.rows(key)
+            own = member_id in self.own_members
+            asked = after is not None and after["status"] == "pending"
+            # A pending request goes once the member checks in with a seat after all.
+            settled = after is None and (activity_id, member_id) in d.added
+            if not (own and ((asked and self.scanned(member_id, activity_id)) or settled)):
+                self.refuse("walk_in_requests", key, "a walk-in changed without its member's scan")
+        for key in self.changes["checkin_attempts"].touched():
+            if key[0] not in self.own_members:
+                self.refuse("checkin_attempts", key, "another member's wrong codes changed")
 
     def initiatives(self) -> None:
         d = self.changes["initiatives"]

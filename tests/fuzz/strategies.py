@@ -48,6 +48,7 @@ COMMANDS = (
     "import",
     "template",
     "manage",
+    "checkin",
     "grant",
     "revoke",
     "roles",
@@ -133,7 +134,8 @@ CALLBACK_ACTIONS: dict[str, tuple[str, ...]] = {
     "st": ("show", "lang", "ann", "rem"),
     "pv": ("forget",),
     "act": ("ls", "cmp", "ics", "v", "reg", "can", "cy", "ans", "skip"),
-    "acm": ("new", "imp", "ls", "m", "qr", "rl", "at", "ed", "x", "xy", "op", "cl"),
+    "acm": ("new", "imp", "ls", "m", "rl", "ed", "x", "xy", "op", "cl"),
+    "att": ("qr", "qs", "p", "a", "rx", "re", "k", "wy", "wn"),
     "acn": (
         "skip",
         "kind",
@@ -275,7 +277,8 @@ class WorldIds:
     units: tuple[int, ...]
     campaigns: tuple[int, ...]
     people: tuple[int, ...]
-    checkin_tokens: tuple[str, ...]
+    checkin_tokens: tuple[str, ...]  # valid check-in link payloads (after "ci_")
+    checkin_codes: tuple[str, ...] = ("000000",)  # the six digits valid now
 
 
 @dataclass(frozen=True)
@@ -383,6 +386,10 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
     a, r, i = pick(ids.activities, 40), pick(ids.registrations, 40), pick(ids.initiatives, 20)
     b, u, c = pick(ids.broadcasts, 6), pick(ids.units, 12), pick(ids.campaigns, 4)
     small = word("0", "1", "2", "3")
+
+    def member() -> str:  # member ids are small: the cast is a few dozen people
+        return str(rng.randint(0, 40))
+
     version = word(*(str(n) for n in range(1, 9)))
     status = word(*WORDS[40:48])
     typed: list[tuple[str, str, list[Callable[[], str]]]] = [
@@ -395,9 +402,16 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
         ("act", "ls", [word("u", "a", "c", "x"), small]),
         ("act", "ls", [word("c"), small, c]),
         ("acm", "m", [a]),
-        ("acm", "qr", [a]),
         ("acm", "rl", [a, small]),
-        ("acm", "at", [a, r, small]),
+        ("att", "qr", [a]),
+        ("att", "qs", [a]),
+        ("att", "p", [a, r, small]),
+        ("att", "a", [a, r, small]),
+        ("att", "rx", [a, r, small]),
+        ("att", "re", [a, r, small]),
+        ("att", "k", [a, small]),
+        ("att", "wy", [a, member]),
+        ("att", "wn", [a, member, small]),
         ("acm", "ed", [a, word("start", "place", "capacity", "description", "title")]),
         ("acm", "x", [a]),
         ("acm", "xy", [a]),
@@ -436,7 +450,8 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
     ]
     # Presses that change state weigh three times: they are where a missing check would hurt.
     mutating = {
-        ("act", "reg"), ("act", "cy"), ("acm", "at"), ("acm", "xy"), ("acm", "op"), ("acm", "cl"),
+        ("act", "reg"), ("act", "cy"), ("att", "p"), ("att", "rx"), ("att", "re"), ("att", "wy"),
+        ("att", "wn"), ("acm", "xy"), ("acm", "op"), ("acm", "cl"),
         ("ini", "go"), ("ini", "rec"), ("ini", "sup"), ("bc", "pause"), ("bc", "resume"),
         ("bc", "cancel"), ("rm", "no"), ("pv", "forget"), ("un", "pick"),
     }  # fmt: skip
@@ -494,7 +509,12 @@ def command_text(ids: WorldIds) -> st.SearchStrategy[str]:
         ),
         people,
     )
-    return st.one_of(generic, generic, escalation)
+    codes = st.builds(
+        lambda code, spaced: f"/checkin {code[:3]} {code[3:]}" if spaced else f"/checkin {code}",
+        st.one_of(st.sampled_from(ids.checkin_codes), st.from_regex(r"\A\d{6}\Z")),
+        st.booleans(),
+    )
+    return st.one_of(generic, generic, escalation, codes)
 
 
 def start_payload(ids: WorldIds) -> st.SearchStrategy[str]:

@@ -54,9 +54,6 @@ def registration(rid: int, aid: int, mid: int, status: str, seq: int | None) -> 
         "status": status,
         "waitlist_seq": seq,
         "confirmed_at": None,
-        "attended_at": None,
-        "hours_credited": 0,
-        "walk_in": 0,
         "updated_at": "x",
     }
 
@@ -135,3 +132,57 @@ def test_onboarding_and_forgetting_oneself_in_one_batch() -> None:
     }
     assert judge(before, after, 940_001) == []  # a newcomer, gone again
     assert judge(before, after, MEMBER)  # a known member cannot explain a new row
+
+
+def attendance_row(aid: int, mid: int, present: int, method: str = "qr") -> dict[str, Any]:
+    return {
+        "activity_id": aid,
+        "member_id": mid,
+        "present": present,
+        "hours": 3.0 * present,
+        "unit_id": 1,
+        "method": method,
+        "recorded_by": None if method == "qr" else CADRE_BYT,
+    }
+
+
+def test_a_member_checks_in_only_with_a_code_of_that_activity() -> None:
+    before, after = world(), world()
+    after["attendance"][(1, 1)] = attendance_row(1, 1, 1)
+    after["attendance_changes"][(1,)] = {"id": 1, "activity_id": 1, "member_id": 1}
+    assert any("without the member's code" in v for v in judge(before, after, MEMBER))
+    facts = BatchFacts({MEMBER}, NOW, checkin_tokens_sent={MEMBER: {"3_29962112_x"}})
+    assert Judge(before, after, facts).judge()  # a code of another activity
+    facts = BatchFacts({MEMBER}, NOW, checkin_tokens_sent={MEMBER: {"1_29962112_x"}})
+    assert Judge(before, after, facts).judge() == []
+    facts = BatchFacts({MEMBER}, NOW, checkin_codes_typed={MEMBER: {1}})
+    assert Judge(before, after, facts).judge() == []
+    # Someone else's check-in, even with the code, is not the sender's to make.
+    after["attendance"] = {(1, 4): attendance_row(1, 4, 1)}
+    after["attendance_changes"][(1,)] = {"id": 1, "activity_id": 1, "member_id": 4}
+    assert Judge(before, after, facts).judge()
+
+
+def test_attendance_is_kept_and_only_the_units_cadre_corrects_it() -> None:
+    before = world()
+    before["attendance"][(1, 1)] = attendance_row(1, 1, 1)
+    after = copy.deepcopy(before)
+    after["attendance"][(1, 1)] = attendance_row(1, 1, 0, "cadre")
+    assert judge(before, after, CADRE_BYT)  # activity 1 is BTP's
+    assert judge(before, after, MEMBER)  # nor the member themselves
+    after = copy.deepcopy(before)
+    del after["attendance"][(1, 1)]
+    assert any("deleted" in v for v in judge(before, after, MEMBER))
+    after = copy.deepcopy(before)
+    after["registrations"][(1,)]["status"] = "cancelled"
+    assert any("after checking in" in v for v in judge(before, after, MEMBER))
+    before["attendance_changes"][(1,)] = {"id": 1, "activity_id": 1, "member_id": 1}
+    after = copy.deepcopy(before)
+    after["attendance_changes"][(1,)]["member_id"] = 3
+    assert any("append-only" in v for v in judge(before, after, MEMBER))
+    # The cadre of the activity's unit may correct it.
+    before["attendance"][(3, 1)] = attendance_row(3, 1, 1)
+    after = copy.deepcopy(before)
+    after["attendance"][(3, 1)] = attendance_row(3, 1, 0, "cadre")
+    after["attendance_changes"][(2,)] = {"id": 2, "activity_id": 3, "member_id": 1}
+    assert judge(before, after, CADRE_BYT) == []

@@ -1,5 +1,5 @@
 """Activities service and storage on a real SQLite file: capacity and waitlist under concurrency,
-refusals, attendance and hours, imports, calendar files and check-in codes."""
+refusals, imports and calendar files (attendance and check-in codes: test_attendance.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from bot.activities import (
     ActivityDraft,
     ActivityKind,
     ActivityService,
-    AttendanceOutcome,
     Audience,
     Question,
     RegisterOutcome,
@@ -30,11 +29,13 @@ from bot.activities import (
     parse_local_datetime,
     parse_reminders,
 )
+from bot.attendance import AttendanceService
 from bot.clock import ManualClock
 from bot.members import InvalidInput
 from bot.models import Member, Role
 from storage import Database
 from storage.activities import ActivityRepository
+from storage.attendance import AttendanceRepository
 from storage.members import MemberRepository, NewMember
 from storage.units import UnitRepository
 
@@ -52,6 +53,7 @@ class World:
     btc: int
     cadre: Actor
     admin: Actor
+    attendance: AttendanceService
     _next_id: int = 1000
 
     async def member(self, unit: int | None = None) -> Actor:
@@ -98,8 +100,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     btc = (await units.get_by_code("BTC")).id  # type: ignore[union-attr]
     clock = ManualClock(NOW)
     members = MemberRepository(db)
+    activities = ActivityRepository(db)
     service = ActivityService(
-        ActivityRepository(db),
+        activities,
         members,
         units,
         clock,
@@ -107,7 +110,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         hours_per_day=8,
         default_reminders=(timedelta(hours=24), timedelta(hours=2)),
     )
-    world = World(db, clock, service, members, btp, btc, None, None)  # type: ignore[arg-type]
+    attendance = AttendanceService(service, activities, AttendanceRepository(db), clock)
+    world = World(db, clock, service, members, btp, btc, None, None, attendance)  # type: ignore[arg-type]
     cadre_member = await world.member(btp)
     world.cadre = Actor(cadre_member.telegram_id, cadre_member.member, Role.CADRE, btp)
     world.admin = Actor(1, None, Role.ADMIN)
@@ -293,61 +297,6 @@ async def test_required_answers_and_choices_are_checked(world: World) -> None:
         await world.service.register(person, activity.id, {})
     result = await world.service.register(person, activity.id, {"1": "M"})
     assert result.registration is not None and result.registration.answers == {"1": "M"}
-
-
-# --- attendance --------------------------------------------------------------------------------
-
-
-async def test_check_in_window_walk_ins_and_hours(world: World) -> None:
-    activity = await world.service.create(world.cadre, world.draft(capacity=2, hours=4))
-    qr = await world.service.checkin_qr(world.cadre, activity.id, "nhipcau_bot")
-    assert qr.png.startswith(b"\x89PNG")
-    token = qr.link.split("start=ci_", 1)[1]
-    assert len(token) >= 22  # 16 random bytes
-    registered, walk_in, late_comer = (
-        await world.member(),
-        await world.member(),
-        await world.member(),
-    )
-    await world.service.register(registered, activity.id)
-
-    world.clock.set(activity.starts_at - timedelta(hours=2))
-    with pytest.raises(InvalidInput) as early:
-        await world.service.check_in(registered, token)
-    assert early.value.key == "activities.checkin_too_early"
-
-    world.clock.set(activity.starts_at - timedelta(minutes=30))
-    with pytest.raises(InvalidInput) as guessed:
-        await world.service.check_in(registered, "A" * 22)
-    assert guessed.value.key == "activities.checkin_invalid"
-    first = await world.service.check_in(registered, token)
-    assert first.outcome is AttendanceOutcome.ATTENDED and first.person_days == 0.5
-    assert (await world.service.check_in(registered, token)).outcome is AttendanceOutcome.ALREADY
-    assert (await world.service.check_in(walk_in, token)).outcome is AttendanceOutcome.WALK_IN
-    assert (await world.service.check_in(late_comer, token)).outcome is AttendanceOutcome.FULL
-
-    world.clock.set(activity.ends_at + timedelta(minutes=1))
-    with pytest.raises(InvalidInput) as expired:
-        await world.service.check_in(late_comer, token)
-    assert expired.value.key == "activities.checkin_expired"
-
-    mine = await world.service.my_registrations(_member(registered))
-    assert (mine.attended, mine.hours, mine.person_days) == (1, 4.0, 0.5)
-    assert [a.id for _, a in mine.past] == [activity.id]
-
-
-async def test_cadre_ticks_and_unticks_attendance(world: World) -> None:
-    activity = await world.service.create(world.cadre, world.draft())
-    person = await world.member()
-    registration = (await world.service.register(person, activity.id)).registration
-    assert registration is not None
-    with pytest.raises(InvalidInput):
-        await world.service.set_attendance(world.cadre, activity.id, registration.id, True)
-    world.clock.set(activity.starts_at)
-    ticked = await world.service.set_attendance(world.cadre, activity.id, registration.id, True)
-    assert ticked.attended_at is not None and ticked.hours_credited == 3.5
-    unticked = await world.service.set_attendance(world.cadre, activity.id, registration.id, False)
-    assert unticked.attended_at is None and unticked.hours_credited == 0
 
 
 # --- calendar ----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from bot.models import Member, Role
 from bot.stats import ChartLabels, PeriodKind, StatsService, chart_png
 from storage import Database
 from storage.activities import ActivityKind, ActivityRepository, Audience, NewActivity, Question
+from storage.attendance import AttendanceRepository
 from storage.db import to_db_time
 from storage.exports import ExportRepository
 from storage.members import MemberRepository, NewMember
@@ -125,11 +126,10 @@ class World:
         )
 
     async def attend(self, activity_id: int, member: Member) -> None:
-        await self.activities.mark_attended(
+        await AttendanceRepository(self.db).check_in(
             activity_id,
             member.id,
             START.astimezone(UTC) + timedelta(minutes=5),
-            by=None,
             allow_walk_in=False,
         )
 
