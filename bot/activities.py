@@ -645,6 +645,14 @@ class ActivityService:
             time=attended_at.astimezone(self._tz).strftime("%H:%M %d/%m/%Y"),
         )
 
+    async def promotions(
+        self, activity_id: int, promoted: Sequence[Registration]
+    ) -> list[Promotion]:
+        """Whom to tell about seats handed on outside ``cancel_registration`` (an erasure
+        releases the erased member's seats in its own transaction): the same message."""
+        activity = await self._activities.get(activity_id) if promoted else None
+        return [] if activity is None else await self._promotions(activity, promoted)
+
     async def _promotions(
         self, activity: Activity, promoted: Sequence[Registration]
     ) -> list[Promotion]:

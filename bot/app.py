@@ -211,6 +211,7 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     )
     services.reminders.scheduler = reminders
     services.activities.schedule_listeners.append(reminders.wake)
+    services.privacy.erasure_listeners += [broadcasts.skip_member, reminders.skip_member]
     await broadcasts.start()
     await reminders.start()
     return Outboxes(api, broadcasts, reminders)

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from bot.access import Actor, NotAllowed
 from bot.clock import Clock
-from bot.delivery import Attempted, Courier, Dispatch, Outcome
+from bot.delivery import Attempted, Courier, Dispatch, Failed, Outcome
 from bot.members import InvalidInput
 from bot.models import (
     Audience,
@@ -233,10 +233,16 @@ class BroadcastSender:
         self._supervisor: asyncio.Task[None] | None = None
         self._running: dict[int, asyncio.Task[None]] = {}
         self._recheck: set[int] = set()
+        self._erased: set[int] = set()
 
     @property
     def in_flight(self) -> int:
         return self._courier.in_flight
+
+    def skip_member(self, member_id: int) -> None:
+        """A member was erased: their outbox rows are gone, and the recipients already read
+        into memory (a page, the courier's queue) must not be sent either."""
+        self._erased.add(member_id)
 
     def wake(self, broadcast_id: int | None = None) -> None:
         """Look at the database again now (a new, paused, resumed or cancelled broadcast)."""
@@ -340,19 +346,24 @@ class BroadcastSender:
             ]
             await self._repository.record(broadcast.id, results, self._clock.now())
 
-        dispatch = Dispatch(
-            self._courier, lambda recipient: self._transport.deliver(broadcast, recipient), record
-        )
+        async def attempt(recipient: Recipient) -> Outcome:
+            if recipient.member_id in self._erased:
+                return Failed("erased", retryable=False)  # its row is gone: nothing is recorded
+            return await self._transport.deliver(broadcast, recipient)
+
+        dispatch = Dispatch(self._courier, attempt, record)
         async with dispatch:
             after = 0
             while page := await self._repository.pending(
                 broadcast.id, after_member_id=after, limit=settings.page_size
             ):
                 for recipient in page:
+                    after = recipient.member_id
+                    if recipient.member_id in self._erased:
+                        continue
                     await dispatch.put(
                         recipient, recipient.telegram_id, attempts=recipient.attempts
                     )
-                    after = recipient.member_id
                     due = time.monotonic() - last_check >= settings.progress_every
                     if due or broadcast.id in self._recheck:
                         self._recheck.discard(broadcast.id)

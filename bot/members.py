@@ -1,4 +1,4 @@
-"""Members: onboarding, profile edits, settings, roles and privacy (SPEC 1, 2.1, 2.7).
+"""Members: onboarding, profile edits, settings and roles (SPEC 1, 2.1; privacy: bot.privacy).
 
 Knows nothing of Telegram: it takes plain values and returns plain values, so the Zalo channel
 can reuse it. Validation errors carry a catalogue key for the reply.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -232,24 +232,6 @@ class MemberService:
 
     async def mark_reachable(self, telegram_id: int, reachable: bool) -> None:
         await self._members.set_reachable(telegram_id, reachable)
-
-    # --- privacy ---------------------------------------------------------------------------
-
-    async def personal_data(self, member: Member) -> dict[str, Any]:
-        """Everything held about the member, as plain JSON-ready values."""
-        profile = await self.profile(member)
-        data = asdict(member)
-        for key, value in list(data.items()):
-            if isinstance(value, datetime):
-                data[key] = value.isoformat()
-        data["unit_name"] = profile.unit.name if profile.unit else None
-        data["role"] = profile.role.value
-        state = await self._conversations.get(member.telegram_id or 0)
-        data["flow_in_progress"] = state.flow if state else None
-        return data
-
-    async def forget(self, member: Member) -> None:
-        await self._members.forget(member.id, self._clock.now())
 
     # --- roles -----------------------------------------------------------------------------
 

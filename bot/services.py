@@ -14,6 +14,7 @@ from bot.flows import FlowService
 from bot.i18n import Catalogue
 from bot.initiatives import InitiativeService
 from bot.members import MemberService
+from bot.privacy import PrivacyService
 from bot.reminders import ReminderService
 from bot.stats import StatsService
 from storage import Database
@@ -24,6 +25,7 @@ from storage.conversations import ConversationRepository
 from storage.exports import ExportRepository
 from storage.initiatives import InitiativeRepository
 from storage.members import MemberRepository, RoleRepository
+from storage.privacy import PrivacyRepository
 from storage.reminders import ReminderRepository
 from storage.stats import StatsRepository
 from storage.units import UnitRepository
@@ -48,6 +50,7 @@ class Services:
     reminders: ReminderService
     exports: ExportService
     stats: StatsService
+    privacy: PrivacyService
 
     @classmethod
     async def open(cls, config: Config, *, clock: Clock | None = None) -> Services:
@@ -102,6 +105,12 @@ class Services:
             ),
             stats=StatsService(
                 StatsRepository(db), ExportRepository(db), clock, tz=tz, hours_per_day=hours_per_day
+            ),
+            privacy=PrivacyService(
+                PrivacyRepository(db, activity_repository),
+                activities,
+                clock,
+                hours_per_day=hours_per_day,
             ),
         )
 

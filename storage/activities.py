@@ -617,21 +617,28 @@ class ActivityRepository:
     async def cancel(self, activity_id: int, member_id: int, now: datetime) -> CancelResult:
         """Free the seat and hand it to the first on the waitlist, atomically; refused once the
         member is recorded present (checked in the same transaction as the cancellation)."""
-        stamp = to_db_time(now)
         async with self._db.transaction() as conn:
-            existing = await self._registration_in(conn, activity_id, member_id)
-            if existing is None or not existing.active:
-                return CancelResult(None)
-            if existing.attended_at is not None:
-                return CancelResult(None, checked_in_at=existing.attended_at)
-            await conn.execute(
-                "UPDATE registrations SET status = 'cancelled', waitlist_seq = NULL, "
-                "cancelled_at = ?, updated_at = ? WHERE id = ?",
-                (stamp, stamp, existing.id),
-            )
-            promoted: list[Registration] = []
-            if existing.status is RegistrationStatus.CONFIRMED:
-                promoted = await self._promote(conn, activity_id, now)
+            return await self.cancel_in(conn, activity_id, member_id, now)
+
+    async def cancel_in(
+        self, conn: aiosqlite.Connection, activity_id: int, member_id: int, now: datetime
+    ) -> CancelResult:
+        """``cancel`` inside a transaction the caller holds: /forgetme releases every upcoming
+        seat in its own erasure transaction, through the same code as a member cancelling."""
+        stamp = to_db_time(now)
+        existing = await self._registration_in(conn, activity_id, member_id)
+        if existing is None or not existing.active:
+            return CancelResult(None)
+        if existing.attended_at is not None:
+            return CancelResult(None, checked_in_at=existing.attended_at)
+        await conn.execute(
+            "UPDATE registrations SET status = 'cancelled', waitlist_seq = NULL, "
+            "cancelled_at = ?, updated_at = ? WHERE id = ?",
+            (stamp, stamp, existing.id),
+        )
+        promoted: list[Registration] = []
+        if existing.status is RegistrationStatus.CONFIRMED:
+            promoted = await self._promote(conn, activity_id, now)
         return CancelResult(existing, tuple(promoted))
 
     async def _promote(

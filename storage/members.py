@@ -155,24 +155,6 @@ class MemberRepository:
             (int(reachable), telegram_id, int(reachable)),
         )
 
-    async def forget(self, member_id: int, now: datetime) -> None:
-        """Erase personal fields and detach from Telegram; unit stays for aggregate counts."""
-        async with self._db.transaction() as conn:
-            row = await (
-                await conn.execute("SELECT telegram_id FROM members WHERE id = ?", (member_id,))
-            ).fetchone()
-            if row is not None and row[0] is not None:
-                await conn.execute("DELETE FROM roles WHERE telegram_id = ?", (row[0],))
-                await conn.execute(
-                    "DELETE FROM conversation_state WHERE telegram_id = ?", (row[0],)
-                )
-            await conn.execute(
-                "UPDATE members SET telegram_id = NULL, full_name = '', username = NULL, "
-                "phone = NULL, email = NULL, consent_at = NULL, deleted_at = ?, updated_at = ? "
-                "WHERE id = ?",
-                (to_db_time(now), to_db_time(now), member_id),
-            )
-
     async def count_active(self) -> int:
         return int(
             await self._db.fetch_value("SELECT COUNT(*) FROM members WHERE deleted_at IS NULL")

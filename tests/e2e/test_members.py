@@ -281,8 +281,9 @@ async def test_mydata_sends_everything_and_forgetme_erases_personal_fields(
     document = await user.next_message()
     assert document.document is not None
     data = json.loads(document.document.content)
-    assert data["full_name"] == "Lý Thu Quỳnh" and data["email"] == "quynh@example.vn"
-    assert data["unit_name"] == "Bộ Tư pháp"
+    profile = data["profile"]
+    assert profile["full_name"] == "Lý Thu Quỳnh" and profile["email"] == "quynh@example.vn"
+    assert profile["unit"]["name"] == "Bộ Tư pháp"
 
     ask = await say_and_read(user, "/forgetme")
     await user.click("Không, giữ lại", message_id=ask.message_id)

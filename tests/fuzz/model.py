@@ -7,7 +7,10 @@ must be explained by something one of the batch's senders was allowed to do:
   themselves where the activity is open to them; their own check-in with a code they sent (a
   link or six typed digits): present if confirmed, else a walk-in request; their wrong codes;
   their own initiatives (author moves only), supports and attachments; /forgetme of themselves;
-* a side effect of that: a waitlisted member promoted when a sender gave up their seat;
+* a side effect of that: a waitlisted member promoted when a sender gave up their seat; and of
+  /forgetme (``storage.privacy``): their never-submitted initiatives deleted and open ones
+  withdrawn, their comments and ids taken out of the history, their outbox rows dropped (and the
+  broadcasts' totals with them) or anonymised, their id as a creator or grantor replaced;
 * a cadre among the senders: objects of their own unit (activities, questions, check-in tokens,
   registrations, attendance and its log, walk-in decisions, campaigns, reviews of the unit's
   initiatives, unit-level recognition, broadcasts to the unit) and broadcasts they created.
@@ -68,6 +71,8 @@ REVIEWER_MOVES = {
     ("accepted", "recognised"),
 }
 CONTENT = ("title", "field", "problem", "solution", "benefit", "coauthors")
+OPEN_STATUSES = {"submitted", "in_review", "needs_revision"}
+ANONYMOUS_ACTOR = 0  # storage.privacy.ANONYMOUS_ACTOR
 PROMOTION_COLUMNS = {"status", "waitlist_seq", "confirmed_at", "updated_at"}
 
 
@@ -146,6 +151,19 @@ class Judge:
                     self.member_tid.setdefault(mid, tid)
                 if tid in senders:
                     self.own_members.add(mid)
+        # Senders who used /forgetme in this batch: their row lost its Telegram id.
+        self.erased_members: set[int] = set()
+        self.erased_tids: set[int] = set()
+        for (mid,), row in self.after["members"].items():
+            old = self.before["members"].get((mid,))
+            if (
+                old is not None
+                and old["telegram_id"] in senders
+                and row["telegram_id"] is None
+                and row.get("deleted_at") is not None
+            ):
+                self.erased_members.add(mid)
+                self.erased_tids.add(old["telegram_id"])
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -200,7 +218,15 @@ class Judge:
         for key in d.added:
             self.refuse("roles", key, "a role was granted without an admin")
         for key in d.changed:
-            self.refuse("roles", key, "a role was changed without an admin")
+            before, after = d.changed[key]
+            changed = {c for c in after if before[c] != after[c]}
+            anonymised = (
+                changed == {"granted_by"}
+                and before["granted_by"] in self.erased_tids
+                and after["granted_by"] is None
+            )
+            if not anonymised:
+                self.refuse("roles", key, "a role was changed without an admin")
         for key in d.removed:
             if key[0] not in self.facts.senders:
                 self.refuse("roles", key, "someone else's role was removed")
@@ -390,15 +416,21 @@ class Judge:
     def initiatives(self) -> None:
         d = self.changes["initiatives"]
         history = self.changes["initiative_history"]
-        for key in history.changed.keys() | history.removed.keys():
-            self.refuse("initiative_history", key, "history is append-only")
+        for key in history.changed:
+            if not self.erased_from_history(*history.changed[key]):
+                self.refuse("initiative_history", key, "history is append-only")
+        for key, row in history.removed.items():
+            gone = d.removed.get((row["initiative_id"],))
+            if gone is None or not self.erased_draft(gone):
+                self.refuse("initiative_history", key, "history is append-only")
         new_history: dict[int, list[Row]] = {}
         for row in sorted(history.added.values(), key=lambda r: r["id"]):
             new_history.setdefault(row["initiative_id"], []).append(row)
         for key in d.touched():
             before, after = d.rows(key)
             if after is None:
-                self.refuse("initiatives", key, "an initiative was deleted")
+                if before is None or not self.erased_draft(before):
+                    self.refuse("initiatives", key, "an initiative was deleted")
                 continue
             author = after["author_member_id"]
             is_author = author in self.own_members
@@ -436,7 +468,10 @@ class Judge:
             self.refuse("initiatives", key, f"moved by someone who sent nothing: {move}")
             return
         pair = (move["from_status"], move["to_status"])
-        by_author = move["actor_member_id"] == author and pair in AUTHOR_MOVES
+        erased = author in self.erased_members and pair[0] in OPEN_STATUSES
+        by_author = move["actor_member_id"] == author and (
+            pair in AUTHOR_MOVES or (erased and pair[1] == "withdrawn")
+        )
         by_reviewer = (
             actor_tid in self.cadre_unit
             and self.cadre_unit[actor_tid] == initiative["unit_id"]
@@ -444,6 +479,23 @@ class Judge:
         )
         if not (by_author or by_reviewer):
             self.refuse("initiatives", key, f"a move this sender may not make: {move}")
+
+    def erased_draft(self, row: Row) -> bool:
+        """An initiative /forgetme deletes: never submitted, by a member erased now."""
+        return row["author_member_id"] in self.erased_members and row.get("code") is None
+
+    def erased_from_history(self, before: Row, after: Row) -> bool:
+        """A history row /forgetme changes: the erased person's comment and id, nothing else."""
+        mine = (
+            before["actor_member_id"] in self.erased_members
+            or before["actor_telegram_id"] in self.erased_tids
+        )
+        changed = {c for c in after if before[c] != after[c]}
+        return (
+            mine
+            and changed <= {"comment", "actor_telegram_id"}
+            and all(after[c] is None for c in changed)
+        )
 
     def initiative_children(self) -> None:
         for key in self.changes["initiative_attachments"].touched():
@@ -477,17 +529,47 @@ class Judge:
             for k, row in self.before["broadcasts"].items()
             if row["created_by"] in self.cadre_unit
         }
+        recipients = self.changes["broadcast_recipients"]
+        dropped: dict[int, int] = {}  # broadcast → pending rows of erased members removed
+        for (broadcast_id, member_id), row in recipients.removed.items():
+            if member_id in self.erased_members and row["state"] == "pending":
+                dropped[broadcast_id] = dropped.get(broadcast_id, 0) + 1
         for key in d.touched():
             before, after = d.rows(key)
             if after is None:
                 self.refuse("broadcasts", key, "a broadcast was deleted")
             elif before is None:
                 self.new_broadcast(key, after)
-            elif key[0] not in mine:
+            elif key[0] not in mine and not self.erased_from_broadcast(before, after, dropped):
                 self.refuse("broadcasts", key, "someone else's broadcast changed")
-        for key in self.changes["broadcast_recipients"].touched():
-            if key[0] not in new_ids | mine:
-                self.refuse("broadcast_recipients", key, "someone else's broadcast outbox changed")
+        for key in recipients.touched():
+            if key[0] in new_ids | mine:
+                continue
+            before, after = recipients.rows(key)
+            if key[1] in self.erased_members and (
+                after is None
+                or (
+                    before is not None
+                    and after["telegram_id"] == ANONYMOUS_ACTOR
+                    and after["message_id"] is None
+                    and {c for c in after if before[c] != after[c]} <= {"telegram_id", "message_id"}
+                )
+            ):
+                continue
+            self.refuse("broadcast_recipients", key, "someone else's broadcast outbox changed")
+
+    def erased_from_broadcast(self, before: Row, after: Row, dropped: dict[int, int]) -> bool:
+        """What /forgetme changes in a broadcast: the total, less the erased members' pending
+        rows; on one they sent, their id, their chat and their name in the text."""
+        changed = {c for c in after if before[c] != after[c]}
+        allowed: set[str] = set()
+        if before["total"] - after["total"] == dropped.get(before["id"], 0):
+            allowed.add("total")
+        if before["created_by"] in self.erased_tids and after["created_by"] == ANONYMOUS_ACTOR:
+            allowed |= {"created_by", "text_html"}
+        if before["progress_chat_id"] in self.erased_tids and after["progress_chat_id"] is None:
+            allowed |= {"progress_chat_id", "progress_message_id"}
+        return changed <= allowed
 
     def new_broadcast(self, key: tuple[Any, ...], row: Row) -> None:
         unit = self.cadre_unit.get(row["created_by"])

@@ -29,8 +29,10 @@ from bot.models import (
     RoleGrant,
 )
 from storage import Database
+from storage.activities import ActivityRepository
 from storage.broadcasts import BroadcastRepository
 from storage.members import MemberRepository, NewMember, RoleRepository
+from storage.privacy import PrivacyRepository
 from storage.units import UnitRepository
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -144,7 +146,7 @@ async def test_audiences_leave_out_muted_deleted_and_unreachable(world: World) -
     assert m1 and m2 and m3
     await world.members.update(m1.id, NOW, announcements_muted=True)
     await world.members.set_reachable(1002, False)
-    await world.members.forget(m3.id, NOW)
+    await PrivacyRepository(world.db, ActivityRepository(world.db)).erase(m3.id, NOW)
     assert await repo.count_audience(Audience(AudienceKind.ALL)) == 27
     await RoleRepository(world.db).set(RoleGrant(1004, Role.CADRE, world.units["A"], 1, NOW))
     assert await repo.count_audience(Audience(AudienceKind.CADRES)) == 1
@@ -290,3 +292,36 @@ async def test_scheduled_broadcast_waits_for_its_time(world: World) -> None:
     final = await finish(sender, world, broadcast.id)
     await sender.stop()
     assert final.total == 10 and sorted(transport.calls) == list(range(1021, 1031))
+
+
+async def test_a_member_erased_mid_broadcast_is_not_sent_and_not_counted(world: World) -> None:
+    """/forgetme while the sender holds the member's row in memory (in its page, or queued for
+    the courier): the outbox row is gone, and the sender skips what it had read."""
+    transport = FakeTransport(gate=asyncio.Event())
+    progress = FakeProgress()
+    sender = sender_for(world, transport, progress, rate=20.0)
+    await sender.start()
+    broadcast = await world.service.create(
+        ADMIN, BroadcastContent("Chào"), Audience(AudienceKind.ALL)
+    )
+    sender.wake()
+    for _ in range(500):  # until the first sends wait at the gate: the page is in memory
+        if sender.in_flight:
+            break
+        await asyncio.sleep(0.01)
+    assert sender.in_flight
+    privacy = PrivacyRepository(world.db, ActivityRepository(world.db))
+    for telegram_id in (1005, 1030):  # one queued for the courier, one further down the page
+        member = await world.members.by_telegram_id(telegram_id)
+        assert member is not None
+        report = await privacy.erase(member.id, NOW)
+        assert report is not None and report.dropped_announcements == 1
+        sender.skip_member(member.id)
+    transport.gate.set()  # type: ignore[union-attr]
+    final = await finish(sender, world, broadcast.id)
+    await sender.stop()
+    assert final.status is BroadcastStatus.DONE and final.total == 28
+    assert sorted(transport.calls) == [t for t in range(1001, 1031) if t not in (1005, 1030)]
+    counts = await world.repo.counts(broadcast.id)
+    assert (counts.sent, counts.failed, counts.pending) == (28, 0, 0)
+    assert progress.reports[-1] == (broadcast.id, counts, True)
