@@ -76,7 +76,7 @@ async def test_cadre_exports_their_units_registrations_as_xlsx(
     rows = list(book["Đăng ký"].iter_rows(values_only=True))
     assert "Họ và tên" in rows[0]
     name_col = rows[0].index("Họ và tên")
-    assert [r[name_col] for r in rows[1:]] == ['\'=HYPERLINK("x") Tuấn']  # no BTC rows
+    assert [r[name_col] for r in rows[1:]] == ['=HYPERLINK("x") Tuấn']  # exact text; no BTC rows
 
     # A forged press for the other unit's activity is refused, and nothing is sent.
     await say_and_read(cadre, "/export")
@@ -117,7 +117,8 @@ async def test_admin_exports_attendance_of_one_activity_as_csv_and_members_canno
     header = rows[0]
     record = dict(zip(header, rows[1], strict=True))
     assert record["Họ và tên"] == "Đoàn Viên Ánh 🌸"
-    assert record["Số giờ tình nguyện"] == "3.0" and record["Ngày công"] == "0.375"
+    # Whole hours as a whole number; ngày công by the one rule: 3 / 8 = 0.375 → 0.38.
+    assert record["Số giờ tình nguyện"] == "3" and record["Ngày công"] == "0.38"
 
     reply = await say_and_read(member, "/export")
     assert "không có quyền" in reply.text

@@ -224,7 +224,7 @@ def by_header(rows: list[list[Any]]) -> list[dict[str, Any]]:
 # --- XLSX -------------------------------------------------------------------------------------
 
 
-async def test_registrations_xlsx_has_typed_cells_question_columns_and_neutralised_text(
+async def test_registrations_xlsx_has_typed_cells_question_columns_and_the_exact_text(
     seeded: World, tmp_path: Path
 ) -> None:
     blood = seeded.blood  # type: ignore[attr-defined]
@@ -251,33 +251,29 @@ async def test_registrations_xlsx_has_typed_cells_question_columns_and_neutralis
     assert "Họ và tên" in header and "Ngày công" in header and "Số giờ tình nguyện" in header
     assert header[-2:] == ["Cỡ áo", "Ghi chú"]  # one column per registration question
     records = by_header(rows)
-    names = [r["Họ và tên"] for r in records]
-    assert names == [
-        "'" + HOSTILE[0],
-        "'+1",
-        "'-2",
-        "'@x",
-        "'\tTab đầu dòng",
-        'Trần "Bông" Hoa, phòng 3',
-        "Dòng một\nDòng hai",
-        "Nguyễn Thị Ánh Tuyết 🌸✨",
-    ]
+    # A string cell is never a formula: the text is exactly as stored, no apostrophe.
+    assert [r["Họ và tên"] for r in records] == HOSTILE
+    name_column = header.index("Họ và tên") + 1
+    assert {sheet.cell(row, name_column).data_type for row in range(2, len(rows) + 1)} == {"s"}
     first = records[0]
     assert isinstance(first["Mã đăng ký"], int)
     assert first["Thời gian bắt đầu"] == datetime(2026, 11, 20, 8, 0)  # a date, local time
     assert first["Điểm danh lúc"] == datetime(2026, 11, 20, 8, 5)
-    assert first["Số giờ tình nguyện"] == 4.0 and first["Ngày công"] == 0.5
+    assert first["Số giờ tình nguyện"] == 4 and first["Ngày công"] == 0.5
+    assert isinstance(first["Số giờ tình nguyện"], int)  # a whole number, not 4.0
     assert isinstance(first["Ngày công"], float)
     assert first["Trạng thái"] == "Đã xác nhận"
     assert first["Đơn vị"] == "Bộ Tư pháp"
+    assert first["Đơn vị tổ chức"] == "Bộ Tư pháp"  # by name, not "BTP"
     assert first["Cỡ áo"] == "M"
     assert first["Ghi chú"] == HOSTILE[-1]  # emoji answer round-trips
-    assert records[-1]["Ghi chú"] == "'" + HOSTILE[0]  # formula answer neutralised
+    assert records[-1]["Ghi chú"] == HOSTILE[0]  # a formula-like answer, as typed
     assert records[1]["Số giờ tình nguyện"] == 0  # registered, not (yet) attended: a number
+    assert isinstance(records[1]["Số giờ tình nguyện"], int)
     assert records[0]["Hoạt động"] == "Hiến máu tình nguyện 🩸"
     summary = sheet_rows(result.files[0], "Tổng hợp")
     flat = [cell for row in summary for cell in row if cell is not None]
-    assert "Tổng cộng: Ngày công" in flat and 1.0 in flat  # two attendees x 0.5
+    assert "Tổng cộng: Ngày công" in flat and 1 in flat  # two attendees x 0.5
     assert any(isinstance(cell, datetime) for cell in flat)  # exported at, as a date
 
 
@@ -308,7 +304,7 @@ async def test_a_table_longer_than_a_sheet_goes_on_in_numbered_sheets(
         assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(rows[0]))}{len(rows)}"
         names += [r["Họ và tên"] for r in by_header([list(r) for r in rows])]
     assert len(names) == result.rows == len(HOSTILE) + 1
-    assert names[0] == "'" + HOSTILE[0] and names[-1] == "Đỗ Thị An"
+    assert names[0] == HOSTILE[0] and names[-1] == "Đỗ Thị An"
 
 
 def service_reading(world: World, repository: ExportRepository) -> ExportService:
@@ -373,7 +369,7 @@ async def test_a_cancelled_export_leaves_no_file(seeded: World, tmp_path: Path) 
 # --- CSV --------------------------------------------------------------------------------------
 
 
-async def test_registrations_csv_is_rfc4180_with_bom_and_neutralised_cells(
+async def test_registrations_csv_is_rfc4180_with_bom_and_formulas_guarded_invisibly(
     seeded: World, tmp_path: Path
 ) -> None:
     blood = seeded.blood  # type: ignore[attr-defined]
@@ -388,22 +384,25 @@ async def test_registrations_csv_is_rfc4180_with_bom_and_neutralised_cells(
     assert result.files[0].suffix == ".csv"
     rows = csv_rows(result.files[0])
     records = by_header(rows)
+    # What a spreadsheet would take for a formula starts with an invisible zero-width space;
+    # everything else is exactly the stored text.
     assert [r["Họ và tên"] for r in records] == [
-        "'" + HOSTILE[0],
-        "'+1",
-        "'-2",
-        "'@x",
-        "'\tTab đầu dòng",
+        "\u200b" + HOSTILE[0],
+        "\u200b+1",
+        "\u200b-2",
+        "\u200b@x",
+        "\u200b\tTab đầu dòng",
         'Trần "Bông" Hoa, phòng 3',
         "Dòng một\nDòng hai",
         "Nguyễn Thị Ánh Tuyết 🌸✨",
     ]
+    assert "'" not in "".join(r["Họ và tên"] for r in records if "Bông" not in r["Họ và tên"])
     raw = result.files[0].read_bytes().decode("utf-8-sig")
     assert '"Trần ""Bông"" Hoa, phòng 3"' in raw  # RFC 4180 quoting
     assert "\r\n" in raw
     first = records[0]
     assert first["Thời gian bắt đầu"] == "2026-11-20 08:00"
-    assert first["Số giờ tình nguyện"] == "4.0" and first["Ngày công"] == "0.5"
+    assert first["Số giờ tình nguyện"] == "4" and first["Ngày công"] == "0.5"
     assert first["Cỡ áo"] == "M"
 
 
@@ -417,7 +416,7 @@ async def test_attendance_csv_has_two_tables_in_one_zip(seeded: World, tmp_path:
         totals = list(csv.reader(io.StringIO(bundle.read(totals_name).decode("utf-8-sig"))))
     assert totals[0][:2] == ["Mã đoàn viên", "Họ và tên"]
     assert sorted(row[1] for row in totals[1:]) == sorted(
-        ["'" + HOSTILE[0], HOSTILE[7], "Đỗ Thị An"]
+        ["\u200b" + HOSTILE[0], HOSTILE[7], "Đỗ Thị An"]
     )
     assert result.tables[0].rows == 3
 
@@ -563,7 +562,7 @@ async def test_initiatives_come_with_their_history(world: World, tmp_path: Path)
     assert book.sheetnames == ["Tổng hợp", "Sáng kiến", "Lịch sử xử lý"]
     initiatives = by_header(sheet_rows(result.files[0], "Sáng kiến"))
     assert len(initiatives) == 1  # a draft never submitted stays private
-    assert initiatives[0]["Tên sáng kiến"] == "'=1+1 Số hoá hồ sơ"
+    assert initiatives[0]["Tên sáng kiến"] == "=1+1 Số hoá hồ sơ"
     assert initiatives[0]["Lĩnh vực"] == "Chuyển đổi số"
     assert initiatives[0]["Trạng thái"] == "Được công nhận"
     history = by_header(sheet_rows(result.files[0], "Lịch sử xử lý"))
@@ -608,16 +607,18 @@ async def test_broadcast_report_counts_deliveries(world: World, tmp_path: Path) 
 
 
 class GatedRepository(ExportRepository):
-    """Holds every export at its first chunk until the test opens the gate."""
+    """Holds every export at its first chunk until the test opens the gate. (An export reads
+    through a copy of its repository bound to its own snapshot: what it records must live in
+    shared objects, not in plain attributes.)"""
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)
         self.gate = asyncio.Event()
-        self.entered = 0
+        self.entered: list[Any] = []
         self.inside = asyncio.Event()
 
     async def stream(self, query: Any, chunk: int = 2000) -> AsyncIterator[list[Any]]:
-        self.entered += 1
+        self.entered.append(query)
         self.inside.set()
         await self.gate.wait()
         async for rows in super().stream(query, chunk):
@@ -640,7 +641,7 @@ async def test_a_second_export_waits_and_the_same_one_is_not_doubled(
     assert doubled.value.key == "exports.already_running"
     for _ in range(20):  # let the queued export run as far as it can
         await asyncio.sleep(0)
-    assert repository.entered == 1 and not task2.done()
+    assert len(repository.entered) == 1 and not task2.done()
     repository.gate.set()
     done1, done2 = await asyncio.wait_for(asyncio.gather(task1, task2), 10)
     assert done1.rows > 0 and done2.rows == len(HOSTILE) + 1
