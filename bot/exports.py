@@ -331,7 +331,7 @@ _STYLES = {ColumnType.DATETIME: Style.DATE}
 
 
 def _safe_sheet_name(name: str) -> str:
-    cleaned = re.sub(r"[\[\]:*?/\\]", " ", name).strip("'") or "Sheet"
+    cleaned = " ".join(re.sub(r"[\[\]:*?/\\]", " ", name).split()).strip("'") or "Sheet"
     while len(cleaned.encode("utf-16-le", "surrogatepass")) > 62:  # 31 as Excel counts
         cleaned = cleaned[:-1].rstrip("'")
     try:

@@ -34,7 +34,7 @@ from bot.exports import (
     parse_date_range,
 )
 from bot.i18n import Catalogue
-from bot.members import InvalidInput
+from bot.members import InvalidInput, display_phone
 from bot.models import Member, Role
 from bot.stats import ChartLabels, PeriodKind, StatsService, chart_png
 from storage import Database
@@ -44,6 +44,7 @@ from storage.exports import ExportRepository
 from storage.members import MemberRepository, NewMember
 from storage.stats import StatsRepository
 from storage.units import UnitRepository
+from tests.spreadsheets import open_in_every_reader
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội
@@ -611,18 +612,24 @@ class GatedRepository(ExportRepository):
     through a copy of its repository bound to its own snapshot: what it records must live in
     shared objects, not in plain attributes.)"""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, chunk: int = 0) -> None:
         super().__init__(db)
         self.gate = asyncio.Event()
         self.entered: list[Any] = []
         self.inside = asyncio.Event()
+        self.chunk = chunk
+        self.streamed = asyncio.Event()
+        self.release = asyncio.Event()
 
     async def stream(self, query: Any, chunk: int = 2000) -> AsyncIterator[list[Any]]:
         self.entered.append(query)
         self.inside.set()
         await self.gate.wait()
-        async for rows in super().stream(query, chunk):
+        async for rows in super().stream(query, self.chunk or chunk):
             yield rows
+            if self.chunk:  # one row at a time, held after the first until released
+                self.streamed.set()
+                await self.release.wait()
 
 
 async def test_a_second_export_waits_and_the_same_one_is_not_doubled(
@@ -720,3 +727,116 @@ async def test_stats_by_campaign(world: World) -> None:
     report = await world.stats.report(world.admin, PeriodKind.CAMPAIGN, 1)
     assert report.period.campaign_name == "Mùa hè xanh 2026"
     assert sum(u.figures.registrations for u in report.ranking) == 1
+
+
+# --- every reader sees the same clean values ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(ExportKind))
+async def test_every_xlsx_export_opens_the_same_in_independent_readers(
+    seeded: World, tmp_path: Path, kind: ExportKind
+) -> None:
+    for language in ("vi", "en"):
+        result = await run(seeded, seeded.admin, kind, ExportFormat.XLSX, tmp_path, language)
+        # openpyxl, python-calamine and pandas (calamine) agree cell for cell; every row and
+        # cell carries its reference, each sheet its dimension, no sheet name is reserved.
+        sheets = open_in_every_reader(result.files[0])
+        assert len(sheets) == len(result.tables) + 1  # the summary, then one per table
+        for table in result.tables:
+            assert len(sheets[table.name]) == 1 + max(table.rows, 1)  # header, rows or note
+
+
+async def test_cells_show_phones_units_and_figures_as_people_write_them(
+    world: World, tmp_path: Path
+) -> None:
+    third = await world.activity("Dạy học", world.btp, hours=2.5)
+    people = [
+        await world.member("Mobile Việt", world.btc, phone="+84912345678"),
+        await world.member("Bàn Hà Nội", world.btc, phone="+842438251234"),
+        await world.member("Bạn Lào", world.btc, phone="+8562055512345"),
+    ]
+    for person in people:
+        await world.register(third, person)
+        await world.attend(third, person)
+    result = await run(
+        world, world.admin, ExportKind.REGISTRATIONS, ExportFormat.XLSX, tmp_path, activity_id=third
+    )
+    records = by_header(open_in_every_reader(result.files[0])["Đăng ký"])
+    assert [r["Số điện thoại"] for r in records] == [
+        "0912 345 678",
+        "024 3825 1234",
+        "+8562055512345",
+    ]
+    assert {r["Đơn vị tổ chức"] for r in records} == {"Bộ Tư pháp"}  # the name, not "BTP"
+    assert {r["Đơn vị"] for r in records} == {"Bộ Tài chính"}
+    # 2.5 h is 0.3125 ngày công, 0.31 on each row; the total derives from the 7.5 h total
+    # (0.9375 → 0.94, half up), never from the rounded rows (3 × 0.31 = 0.93).
+    assert {r["Số giờ tình nguyện"] for r in records} == {2.5}
+    assert {r["Ngày công"] for r in records} == {0.31}
+    summary = dict(
+        (row[0], row[1]) for row in sheet_rows(result.files[0], "Tổng hợp") if len(row) > 1
+    )
+    assert summary["Tổng cộng: Số giờ tình nguyện"] == 7.5
+    assert summary["Tổng cộng: Ngày công"] == 0.94
+    csv_result = await run(
+        world, world.admin, ExportKind.REGISTRATIONS, ExportFormat.CSV, tmp_path, activity_id=third
+    )
+    rows = by_header(csv_rows(csv_result.files[0]))
+    # Phones start with 0 now, so no guard; a foreign one keeps its +, behind the guard.
+    assert [r["Số điện thoại"] for r in rows] == [
+        "0912 345 678",
+        "024 3825 1234",
+        "\u200b+8562055512345",
+    ]
+    assert rows[0]["Ngày công"] == "0.31" and rows[0]["Số giờ tình nguyện"] == "2.5"
+
+
+def test_phones_are_shown_as_vietnamese_people_write_them() -> None:
+    assert display_phone("+84912345678") == "0912 345 678"
+    assert display_phone("+84387654321") == "0387 654 321"
+    assert display_phone("+842838251234") == "028 3825 1234"
+    assert display_phone("+842033825123") == "02033825123"  # a provincial landline: as dialled
+    assert display_phone("+14155550100") == "+14155550100"  # foreign: as stored, with +
+    assert display_phone(None) is None and display_phone("") == ""
+
+
+async def test_no_sheet_takes_a_name_excel_reserves(world: World, tmp_path: Path) -> None:
+    result = await run(
+        world, world.admin, ExportKind.INITIATIVES, ExportFormat.XLSX, tmp_path, "en"
+    )
+    assert load_workbook(result.files[0]).sheetnames == [
+        "Summary",
+        "Initiatives",
+        "Initiative history",
+    ]
+    assert bot.exports._safe_sheet_name("History") == "History (1)"
+    assert bot.exports._safe_sheet_name("Tháng 1/2026: [BTP]") == "Tháng 1 2026 BTP"
+
+
+async def test_an_export_counts_and_streams_one_snapshot_while_others_read_current_data(
+    seeded: World, tmp_path: Path
+) -> None:
+    """Mid-stream (its cursor open), a member is renamed and another registers: the normal
+    read path sees both at once, and the export, one snapshot, agrees with its own counts."""
+    repository = GatedRepository(seeded.db, chunk=1)
+    service = service_reading(seeded, repository)
+    request = ExportRequest(ExportKind.REGISTRATIONS, ExportScope(), ExportFormat.XLSX)
+    task = asyncio.create_task(service.run(seeded.admin, request, tmp_path / "out"))
+    await asyncio.wait_for(repository.inside.wait(), 5)
+    repository.gate.set()
+    await asyncio.wait_for(repository.streamed.wait(), 5)  # one row out, the cursor open
+    anna = seeded.people["Đỗ Thị An"]
+    await seeded.db.execute(
+        "UPDATE members SET full_name = 'Đỗ Thị An Nhiên' WHERE id = ?", (anna.id,)
+    )
+    late = await seeded.member("Người Đến Muộn", seeded.btp)
+    await seeded.register(seeded.blood, late)  # type: ignore[attr-defined]
+    renamed = await seeded.members.by_id(anna.id)
+    assert renamed is not None and renamed.full_name == "Đỗ Thị An Nhiên"
+    count = await seeded.db.fetch_value("SELECT COUNT(*) FROM registrations")
+    assert count == len(HOSTILE) + 2
+    repository.release.set()
+    result = await asyncio.wait_for(task, 10)
+    names = [r["Họ và tên"] for r in by_header(sheet_rows(result.files[0], "Đăng ký"))]
+    assert result.rows == len(names) == len(HOSTILE) + 1  # as when it began
+    assert "Đỗ Thị An" in names and "Người Đến Muộn" not in names
