@@ -9,13 +9,14 @@ raises ``InvalidInput`` (the key names the catalogue reply), role or unit violat
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
 import secrets
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -81,6 +82,13 @@ ANSWER_MAX = 300
 REMINDERS_MAX = 4
 IMPORT_ROWS_MAX = 1_000
 IMPORT_BYTES_MAX = 5_000_000
+# What an uploaded table may cost to read, whatever it declares: an XLSX is a zip, and a small
+# one can unpack to gigabytes or claim the whole grid (A1:XFD1048576) as its used range.
+IMPORT_UNPACKED_MAX = 10_000_000  # bytes all the parts of an XLSX may unpack to
+IMPORT_RATIO_MAX = 100  # unpacked ÷ packed, for a part that unpacks past 1 MB
+IMPORT_PARTS_MAX = 1_000  # files inside an XLSX
+IMPORT_COLUMNS_MAX = 50  # columns read from each row (the import knows a dozen)
+IMPORT_LINES_MAX = 10 * IMPORT_ROWS_MAX  # rows read, blank ones included
 CHECKIN_OPENS_BEFORE = timedelta(hours=1)
 DATETIME_FORMAT = "%d/%m/%Y %H:%M"
 _DATETIME = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})\s*$")
@@ -868,7 +876,10 @@ class ActivityService:
             raise NotAllowed()
         if len(content) > IMPORT_BYTES_MAX:
             raise InvalidInput("activities.import_too_big", max=IMPORT_BYTES_MAX // 1_000_000)
-        rows = _read_table(content, filename)
+        # Parsing is CPU work on untrusted bytes: on a worker thread, within the limits above,
+        # so that nobody else's reply waits for it.
+        table = await asyncio.to_thread(read_table, content, filename)
+        rows = iter(table)
         header = next(rows, None)
         if header is None:
             raise InvalidInput("activities.import_empty")
@@ -1129,8 +1140,10 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _read_table(content: bytes, filename: str | None) -> Iterator[Sequence[object]]:
-    """Rows of a CSV or XLSX file, header first; anything else is refused."""
+def read_table(content: bytes, filename: str | None) -> list[Sequence[object]]:
+    """Rows of a CSV or XLSX file, header first, each cut to ``IMPORT_COLUMNS_MAX`` cells (a
+    blank row as ``[]``); anything else, or anything past the limits, is refused with the
+    reason (``InvalidInput``). Blocking: run it on a worker thread."""
     name = (filename or "").lower()
     if not content:
         raise InvalidInput("activities.import_empty")
@@ -1141,7 +1154,24 @@ def _read_table(content: bytes, filename: str | None) -> Iterator[Sequence[objec
     raise InvalidInput("activities.import_wrong_type")
 
 
-def _read_csv(content: bytes) -> Iterator[Sequence[object]]:
+def _bounded(rows: Iterable[Sequence[object]]) -> list[Sequence[object]]:
+    """At most ``IMPORT_LINES_MAX`` rows, of which one header and ``IMPORT_ROWS_MAX`` + 1 filled
+    ones (enough to tell that there are too many), stopping as soon as a limit is passed."""
+    table: list[Sequence[object]] = []
+    filled = 0
+    for row in rows:
+        if len(table) == IMPORT_LINES_MAX or filled > IMPORT_ROWS_MAX + 1:
+            raise InvalidInput("activities.import_too_many_rows", max=IMPORT_ROWS_MAX)
+        cells = row[:IMPORT_COLUMNS_MAX]
+        if any(cell is not None and str(cell).strip() for cell in cells):
+            filled += 1
+            table.append(cells)
+        else:
+            table.append([])  # keeps the row numbers people see in their spreadsheet
+    return table
+
+
+def _read_csv(content: bytes) -> list[Sequence[object]]:
     if b"\x00" in content[:4096]:
         raise InvalidInput("activities.import_wrong_type")
     try:
@@ -1150,24 +1180,51 @@ def _read_csv(content: bytes) -> Iterator[Sequence[object]]:
         raise InvalidInput("activities.import_not_utf8") from None
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    try:
+        return _bounded(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error:  # a field past the csv module's limit, a NUL further down…
+        raise InvalidInput("activities.import_wrong_type") from None
 
 
-def _read_xlsx(content: bytes) -> Iterator[Sequence[object]]:
+def _check_archive(content: bytes) -> None:
+    """Refuse a zip whose parts would unpack past the limits, before anything is unpacked. The
+    sizes are the ones the zip declares; zipfile never unpacks more than a part declares
+    (it stops there, and a wrong checksum fails the read), so they bound the real work."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise InvalidInput("activities.import_wrong_type") from None
+    limit = {"max": IMPORT_UNPACKED_MAX // 1_000_000}
+    if len(parts) > IMPORT_PARTS_MAX:
+        raise InvalidInput("activities.import_unpacked_too_big", **limit)
+    if sum(part.file_size for part in parts) > IMPORT_UNPACKED_MAX:
+        raise InvalidInput("activities.import_unpacked_too_big", **limit)
+    for part in parts:
+        if part.file_size > 1_000_000 and part.file_size > IMPORT_RATIO_MAX * part.compress_size:
+            raise InvalidInput("activities.import_unpacked_too_big", **limit)
+
+
+def _read_xlsx(content: bytes) -> list[Sequence[object]]:
     from openpyxl import load_workbook
 
+    _check_archive(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except Exception:  # a hostile or broken file can make the parser raise anything
         raise InvalidInput("activities.import_wrong_type") from None
-    sheet = workbook.active
-    if sheet is None:
-        raise InvalidInput("activities.import_empty")
-
-    def rows() -> Iterator[Sequence[object]]:
-        try:
-            yield from sheet.iter_rows(values_only=True)
-        finally:
-            workbook.close()
-
-    return rows()
+    try:
+        sheet = workbook.active
+        if sheet is None:
+            raise InvalidInput("activities.import_empty")
+        # The declared <dimension> is not trusted: "A1:XFD1048576" would pad every row to
+        # 16,384 cells and add a million blank rows. Rows are read as they are in the file,
+        # only the first columns, and reading stops at the first limit passed.
+        sheet.reset_dimensions()
+        return _bounded(sheet.iter_rows(max_col=IMPORT_COLUMNS_MAX, values_only=True))
+    except InvalidInput:
+        raise
+    except Exception:
+        raise InvalidInput("activities.import_wrong_type") from None
+    finally:
+        workbook.close()

@@ -77,6 +77,20 @@ def clean_phone(text: str) -> str:
     return digits
 
 
+def display_phone(phone: str | None) -> str | None:
+    """A stored phone (``+84…``) as Vietnamese people write it: ``0912 345 678`` for a
+    mobile, ``024 3825 1234`` for a Hà Nội or Hồ Chí Minh City landline, other Vietnamese
+    numbers with their leading 0; a foreign number stays as stored, with its ``+``."""
+    if not phone or not phone.startswith("+84"):
+        return phone
+    national = "0" + phone[3:]
+    if len(national) == 10:
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    if len(national) == 11 and national[:3] in ("024", "028"):
+        return f"{national[:3]} {national[3:7]} {national[7:]}"
+    return national
+
+
 @dataclass(frozen=True, slots=True)
 class UnitPage:
     units: list[Unit]

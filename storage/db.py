@@ -1,4 +1,5 @@
-"""The SQLite database: one writer connection guarded by a lock, one read-only connection.
+"""The SQLite database: one writer connection guarded by a lock, one shared read-only
+connection, and for each long read (an export) a read-only snapshot on a connection of its own.
 
 SQLite allows one writer at a time; serialising writers in-process (instead of letting them
 collide on SQLITE_BUSY) keeps business rules that need ``BEGIN IMMEDIATE`` simple and fast.
@@ -20,7 +21,15 @@ import aiosqlite
 
 from storage.migrations import SchemaTooNewError, apply_migrations
 
-__all__ = ["Database", "SchemaTooNewError", "first_row", "from_db_time", "to_db_time"]
+__all__ = [
+    "Database",
+    "Reads",
+    "SchemaTooNewError",
+    "Snapshot",
+    "first_row",
+    "from_db_time",
+    "to_db_time",
+]
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -59,13 +68,61 @@ async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aios
     return conn
 
 
-class Database:
+async def _release(conn: aiosqlite.Connection) -> None:
+    with contextlib.suppress(Exception):
+        await conn.execute("ROLLBACK")  # it only read: nothing to keep
+    await conn.close()
+
+
+class Reads:
+    """The read side of a connection: ``fetch_*`` and ``iterate``."""
+
+    def __init__(self, reader: aiosqlite.Connection) -> None:
+        self._reader = reader
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        rows = await self._reader.execute_fetchall(sql, params)
+        return list(rows)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        return await first_row(self._reader, sql, params)
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def iterate(
+        self, sql: str, params: Params = (), *, chunk: int = 2000
+    ) -> AsyncIterator[list[sqlite3.Row]]:
+        """Stream a large result in chunks without holding it all in memory. Keep it short on
+        the shared reader: while a statement is open there, every read on that connection
+        sees the database as it was when the statement began (a long read belongs on a
+        ``Database.snapshot``)."""
+        async with self._reader.execute(sql, params) as cursor:
+            while rows := await cursor.fetchmany(chunk):
+                yield list(rows)
+
+
+class Snapshot(Reads):
+    """Reads on a connection of their own, all in one read transaction: they see the database
+    as it was at the first of them, whatever is written meanwhile."""
+
+
+class Database(Reads):
     """Owns the connections; repositories borrow them through ``transaction`` and ``fetch_*``."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        *,
+        busy_timeout_ms: int = 5000,
+    ):
+        super().__init__(reader)
         self.path = path
         self._writer = writer
-        self._reader = reader
+        self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = asyncio.Lock()
         self._closed = False
 
@@ -83,7 +140,7 @@ class Database:
         except BaseException:
             await writer.close()
             raise
-        return cls(path, writer, reader)
+        return cls(path, writer, reader, busy_timeout_ms=busy_timeout_ms)
 
     async def close(self) -> None:
         if self._closed:
@@ -123,24 +180,19 @@ class Database:
             cursor = await conn.execute(sql, params)
             return cursor.lastrowid or 0
 
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        rows = await self._reader.execute_fetchall(sql, params)
-        return list(rows)
-
-    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await first_row(self._reader, sql, params)
-
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
-    async def iterate(
-        self, sql: str, params: Params = (), *, chunk: int = 2000
-    ) -> AsyncIterator[list[sqlite3.Row]]:
-        """Stream a large result in chunks (exports) without holding it all in memory."""
-        async with self._reader.execute(sql, params) as cursor:
-            while rows := await cursor.fetchmany(chunk):
-                yield list(rows)
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """A read-only connection of its own in one read transaction, for a long read (an
+        export streaming its rows): its reads agree with each other (a count and the rows it
+        counts), while the shared reader, which every reply uses, keeps seeing current data
+        and never waits behind it."""
+        conn = await _connect(self.path, self._busy_timeout_ms, read_only=True)
+        try:
+            await conn.execute("BEGIN")  # the snapshot is taken at the first read
+            yield Snapshot(conn)
+        finally:
+            # Closed even when the export is cancelled again meanwhile: no thread is left.
+            await asyncio.shield(_release(conn))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as conn:

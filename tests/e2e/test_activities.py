@@ -22,6 +22,7 @@ from bot.clock import Clock, ManualClock
 from bot.emulator import BotApiEmulator, BotMessage, EmulatedUser
 from bot.models import Role
 from tests.e2e.conftest import BotHarness, press
+from tests.spreadsheets import corner_cell, whole_grid_dimension, workbook_bytes, zip_bomb
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime(2026, 12, 20, 8, 0, tzinfo=TZ)  # the manual clock starts on 01/12/2026 08:00
@@ -677,6 +678,31 @@ async def test_import_validates_every_row_and_imports_all_or_nothing(
     await lan.send_document(_xlsx_of(template.document.content), "mau.xlsx")
     await lan.wait_for(lambda m: "Đã nhập 1 hoạt động" in m.text)
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM activities") == 3
+
+
+async def test_hostile_import_files_are_refused_at_once_and_delay_nobody(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    lan = await cadre(bot, emulator)
+    binh = await member(bot, emulator, 7410, name="Vũ Thị Bình")
+    await lan.send("/import")
+    await lan.wait_for(lambda m: "Nhập hoạt động từ tệp" in m.text)
+    good = workbook_bytes([HEADER.strip().split(","), GOOD.strip().split(",")])
+    for content, refusal in (
+        (zip_bomb(good, megabytes=200), "khi giải nén lớn hơn 10 MB"),
+        (corner_cell(good), "Tệp có hơn 1000 dòng"),
+    ):
+        mark, other = after(lan), after(binh)
+        await lan.send_document(content, "hoat-dong.xlsx")
+        await binh.send("/profile")  # someone else, at the same moment
+        await wait_new(binh, other, "Hồ sơ của bạn", timeout=5)
+        await wait_new(lan, mark, refusal, timeout=10)
+    assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM activities") == 0
+    # The declared used range alone (A1:XFD1048576) is no reason to refuse: rows are read as
+    # they are in the file.
+    mark = after(lan)
+    await lan.send_document(whole_grid_dimension(good), "hoat-dong.xlsx")
+    await wait_new(lan, mark, "Đã nhập 1 hoạt động", timeout=10)
 
 
 def _xlsx_of(csv_bytes: bytes) -> bytes:
