@@ -53,7 +53,8 @@ async def test_backup_during_writes_then_restore(
         while writing:
             user = emulator.user(9300 + count % 40)
             await say_and_read(user, "/settings")
-            await user.click(data="st:ann")  # toggles announcements: a write
+            # mutes or unmutes announcements: a write either way
+            await user.click(data="st:ann:off" if count % 2 == 0 else "st:ann:on")
             count += 1
         return count
 

@@ -226,6 +226,59 @@ async def test_settings_switch_language_and_mute_separately(
     assert "Nhịp Cầu can help you" in help_reply.text
 
 
+async def test_mute_switches_hold_on_double_taps_and_old_copies_of_the_settings(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    """A switch sets the state it promises: tapping it twice, or on a settings card drawn
+    before, leaves that state instead of flipping it back."""
+    user = await bot.add_member(emulator.user(5118))
+
+    async def muted() -> tuple[bool, bool]:
+        member = await bot.svc.members.by_telegram_id(5118)
+        assert member is not None
+        return member.announcements_muted, member.reminders_muted
+
+    async def tap(label: str, message_id: int, times: int = 1) -> None:
+        seen = len(user.answers)
+        for _ in range(times):  # all presses leave before the bot redraws the card
+            await user.click(label, message_id=message_id)
+        await emulator.wait_until(lambda: len(user.answers) >= seen + times)
+
+    old = await say_and_read(user, "/settings")
+    card = await say_and_read(user, "/settings")
+    await tap("📢 Thông báo chung: Bật", card.message_id, times=2)
+    assert await muted() == (True, False)
+    await user.wait_for(
+        lambda m: m.message_id == card.message_id and "📢 Thông báo chung: Tắt" in m.button_texts()
+    )
+    # The old card still says "On": pressing it means "turn off", and off it stays.
+    await tap("📢 Thông báo chung: Bật", old.message_id)
+    assert await muted() == (True, False)
+    await user.wait_for(
+        lambda m: m.message_id == old.message_id and "📢 Thông báo chung: Tắt" in m.button_texts()
+    )
+    await tap("⏰ Nhắc lịch hoạt động: Bật", card.message_id, times=2)
+    assert await muted() == (True, True)
+    await tap("📢 Thông báo chung: Tắt", card.message_id, times=2)
+    assert await muted() == (False, True)
+    await tap("⏰ Nhắc lịch hoạt động: Bật", old.message_id)  # drawn before reminders muted
+    assert await muted() == (False, True)
+    await tap("⏰ Nhắc lịch hoạt động: Tắt", card.message_id)
+    assert await muted() == (False, False)
+    await tap("⏰ Nhắc lịch hoạt động: Tắt", old.message_id)  # drawn before the unmute
+    assert await muted() == (False, False)
+    await user.wait_for(
+        lambda m: (
+            m.message_id == old.message_id
+            and m.button_texts()[2:] == ["📢 Thông báo chung: Bật", "⏰ Nhắc lịch hoạt động: Bật"]
+        )
+    )
+    # A switch drawn before they carried their state ("st:ann"): nothing changes.
+    answer = await press(user, data="st:ann", message_id=card.message_id)
+    assert "không còn hiệu lực" in (answer.text or "")
+    assert await muted() == (False, False)
+
+
 async def test_profile_shows_data_and_edits_each_field(
     bot: BotHarness, emulator: BotApiEmulator
 ) -> None:

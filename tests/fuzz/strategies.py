@@ -413,7 +413,7 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
         ("ini", "hist", [i]),
         ("ini", "full", [i]),
         ("ini", "files", [i]),
-        ("ini", "sup", [i]),
+        ("ini", "sup", [i, word("0", "1")]),
         ("ini", "rq", [word("q", "a"), small]),
         ("bc", "pause", [b]),
         ("bc", "resume", [b]),
