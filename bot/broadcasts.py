@@ -176,7 +176,9 @@ class BroadcastService:
         raise NotAllowed()
 
     async def control(self, actor: Actor, broadcast_id: int, action: str) -> Broadcast:
-        """Pause, resume or cancel; refused unless admin or the cadre who sent it."""
+        """Pause, resume or cancel; refused unless admin or the cadre who sent it. Each names
+        the state it leads to, so asking again for the state it is already in (a double tap,
+        an older copy of the progress message) changes nothing and is not an error."""
         broadcast = await self._repository.get(broadcast_id)
         if broadcast is None:
             raise InvalidInput("broadcasts.not_found")
@@ -193,7 +195,12 @@ class BroadcastService:
         if action not in moves:
             raise InvalidInput("broadcasts.not_found")
         target, allowed_from = moves[action]
+        if broadcast.status is target:
+            return broadcast
         if not await self._repository.set_status(broadcast_id, target, now, only_from=allowed_from):
+            current = await self._repository.get(broadcast_id)
+            if current is not None and current.status is target:  # another press won the race
+                return current
             raise InvalidInput("broadcasts.cannot_" + action)
         if self.sender is not None:
             self.sender.wake(broadcast_id)

@@ -183,6 +183,91 @@ async def test_pause_resume_and_cancel_from_the_progress_message(
     assert "không ở trạng thái tạm dừng" in (answer.text or "")
 
 
+async def test_pause_and_resume_hold_on_double_taps_and_old_copies(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    """«Tạm dừng» only pauses and «Tiếp tục» only resumes, however often they are pressed and
+    on whichever copy (the progress message, the /broadcasts list); a copy pressed late is
+    redrawn with the buttons that apply now."""
+    bot.reconfigure("broadcast", rate_per_second=4.0)
+    await bot.restart()
+    admin = await bot.add_member(emulator.user(ADMIN_ID))
+    await members(bot, emulator, 7450, 40, "BTP")
+    await compose(admin, "Tin chậm hai")
+    await admin.click("👥 Toàn bộ đoàn viên")
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    await admin.click("✅ Gửi ngay", message_id=count.message_id)
+    progress = await admin.wait_for(lambda m: "⏸ Tạm dừng" in m.button_texts())
+    admin.skip_pending()
+    await admin.send("/broadcasts")
+    copy = await admin.wait_for(
+        lambda m: m.message_id > progress.message_id and "⏸ Tạm dừng" in m.button_texts()
+    )
+
+    async def status() -> str:
+        return str(await bot.svc.db.fetch_value("SELECT status FROM broadcasts WHERE id = 1"))
+
+    async def tap(label: str, message_id: int, times: int = 1) -> list[str | None]:
+        seen = len(admin.answers)
+        for _ in range(times):
+            await admin.click(label, message_id=message_id)
+        await emulator.wait_until(lambda: len(admin.answers) >= seen + times)
+        return [a.text for a in admin.answers[seen : seen + times]]
+
+    assert await tap("⏸ Tạm dừng", progress.message_id, times=2) == ["Đã tạm dừng"] * 2
+    assert await status() == "paused"
+    assert await tap("⏸ Tạm dừng", copy.message_id) == ["Đã tạm dừng"]  # the older copy
+    assert await status() == "paused"
+    await admin.wait_for(
+        lambda m: m.message_id == copy.message_id and "▶️ Tiếp tục" in m.button_texts()
+    )
+    assert await tap("▶️ Tiếp tục", progress.message_id, times=2) == ["Đang gửi tiếp"] * 2
+    assert await status() == "sending"
+    # The list copy still offers «Tiếp tục»: pressing it keeps sending (it never pauses).
+    assert await tap("▶️ Tiếp tục", copy.message_id) == ["Đang gửi tiếp"]
+    assert await status() == "sending"
+    await admin.wait_for(
+        lambda m: m.message_id == copy.message_id and "⏸ Tạm dừng" in m.button_texts()
+    )
+    assert await tap("✖️ Huỷ gửi", progress.message_id, times=2) == ["Đã huỷ"] * 2
+    assert await status() == "cancelled"
+    # Pausing what is cancelled is refused, and that copy loses its buttons.
+    refused = await tap("⏸ Tạm dừng", copy.message_id)
+    assert refused == ["Thông báo này không còn đang gửi."]
+    await admin.wait_for(lambda m: m.message_id == copy.message_id and not m.buttons)
+    assert await status() == "cancelled"
+
+
+async def test_unit_choices_hold_on_double_taps(bot: BotHarness, emulator: BotApiEmulator) -> None:
+    admin = await bot.add_member(emulator.user(ADMIN_ID), unit="BTC")
+    await members(bot, emulator, 7480, 3, "BTP")
+    await members(bot, emulator, 7490, 2, "BYT")
+    await compose(admin, "Cho hai đơn vị")
+    await admin.click("🏢 Chọn đơn vị")
+    picker = await admin.wait_for(lambda m: "Chọn các đơn vị" in m.text)
+    for name in ("Bộ Tư pháp", "Bộ Y tế"):  # each tapped twice before the list is redrawn
+        seen = len(admin.answers)
+        await admin.click(name, message_id=picker.message_id)
+        await admin.click(name, message_id=picker.message_id)
+        await emulator.wait_until(lambda seen=seen: len(admin.answers) >= seen + 2)
+    await admin.wait_for(
+        lambda m: (
+            m.message_id == picker.message_id
+            and {"✓ Bộ Tư pháp", "✓ Bộ Y tế", "✅ Xong (2 đơn vị)"} <= set(m.button_texts())
+        )
+    )
+    seen = len(admin.answers)
+    await admin.click("✓ Bộ Y tế", message_id=picker.message_id)
+    await admin.click("✓ Bộ Y tế", message_id=picker.message_id)
+    await emulator.wait_until(lambda: len(admin.answers) >= seen + 2)
+    await admin.wait_for(
+        lambda m: m.message_id == picker.message_id and "✅ Xong (1 đơn vị)" in m.button_texts()
+    )
+    await admin.click("✅ Xong (1 đơn vị)", message_id=picker.message_id)
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    assert "<b>3</b>" in count.html
+
+
 @pytest.fixture
 def clock(manual_clock: ManualClock) -> Clock:
     return manual_clock

@@ -418,7 +418,7 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
         ("bc", "pause", [b]),
         ("bc", "resume", [b]),
         ("bc", "cancel", [b]),
-        ("bc", "unit", [u, small]),
+        ("bc", "unit", [u, small, word("0", "1")]),
         ("bc", "act", [a]),
         ("bc", "aud", [word("all", "units", "cadres", "mine", "act")]),
         ("rm", "yes", [a]),

@@ -247,11 +247,16 @@ async def test_pause_resume_and_cancel(world: World) -> None:
     await asyncio.wait_for(sender.idle(), timeout=10)
     sent_while_pausing = len(transport.calls)
     assert sent_while_pausing < 30  # stopped early: at most what was queued
-    with pytest.raises(InvalidInput):
-        await world.service.control(ADMIN, broadcast.id, "pause")
+    again = await world.service.control(ADMIN, broadcast.id, "pause")  # a double tap: no change
+    assert again.status is BroadcastStatus.PAUSED
     await world.service.control(ADMIN, broadcast.id, "resume")
+    again = await world.service.control(ADMIN, broadcast.id, "resume")
+    assert again.status is BroadcastStatus.SENDING
     final = await finish(sender, world, broadcast.id)
     assert final.status is BroadcastStatus.DONE
+    with pytest.raises(InvalidInput) as refused:  # what is done cannot be paused
+        await world.service.control(ADMIN, broadcast.id, "pause")
+    assert refused.value.key == "broadcasts.cannot_pause"
     assert sorted(transport.calls) == list(range(1001, 1031))  # nobody twice
 
     second = await world.service.create(
