@@ -50,7 +50,7 @@ async def diagnose(config: Config) -> tuple[bool, list[str]]:
                 f"database: schema {schema.current} is newer than this program ({schema.latest})",
             )
         else:
-            pending = schema.latest - schema.current
+            pending = schema.pending
             check(
                 pending == 0,
                 f"database: schema {schema.current}/{schema.latest}"

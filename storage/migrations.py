@@ -51,8 +51,10 @@ def available_migrations() -> list[Migration]:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    # Numbers are handed out to work done side by side, so a checkout may lack some of them
+    # for a while (0009 before 0007 is merged): gaps are allowed, twice the same number is not.
+    if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
+        raise RuntimeError(f"migrations must have distinct numbers from 1, found {versions}")
     return found
 
 
@@ -62,20 +64,19 @@ async def apply_migrations(conn: aiosqlite.Connection) -> list[int]:
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    row = await (
-        await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-    ).fetchone()
-    current = int(row[0]) if row else 0
+    rows = await conn.execute_fetchall("SELECT version FROM schema_version")
+    done = {int(r[0]) for r in rows}
     migrations = available_migrations()
     latest = migrations[-1].version if migrations else 0
-    if current > latest:
+    unknown = sorted(done - {m.version for m in migrations})
+    if unknown:
         raise SchemaTooNewError(
-            f"database schema version {current} is newer than this program supports ({latest}); "
-            "upgrade Nhịp Cầu or restore a matching backup"
+            f"database schema version {unknown[-1]} is newer than this program supports "
+            f"({latest}); upgrade Nhịp Cầu or restore a matching backup"
         )
     applied: list[int] = []
     for migration in migrations:
-        if migration.version <= current:
+        if migration.version in done:  # each one once, whatever order they arrived in
             continue
         await conn.execute("BEGIN IMMEDIATE")
         try:
@@ -104,22 +105,24 @@ class SchemaReport:
     latest: int
     journal_mode: str
     integrity: str
+    pending: int = 0  # migrations this program has that the database has not applied yet
 
 
 def inspect_database(path: Path) -> SchemaReport:
     """Look at a database file without changing it (for ``nhipcau doctor``)."""
-    latest = available_migrations()[-1].version
+    known = {m.version for m in available_migrations()}
+    latest = max(known)
     if not path.exists():
-        return SchemaReport(False, 0, latest, "", "")
+        return SchemaReport(False, 0, latest, "", "", len(known))
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
         has_table = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
         ).fetchone()
-        current = (
-            int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+        done = (
+            {int(r[0]) for r in conn.execute("SELECT version FROM schema_version")}
             if has_table
-            else 0
+            else set()
         )
         mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
         integrity = str(conn.execute("PRAGMA quick_check").fetchone()[0])
-    return SchemaReport(True, current, latest, mode, integrity)
+    return SchemaReport(True, max(done, default=0), latest, mode, integrity, len(known - done))

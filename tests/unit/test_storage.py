@@ -30,7 +30,24 @@ async def test_migrations_apply_from_empty_and_rerun_is_a_no_op(tmp_path: Path) 
     db = await Database.open(path)  # second start: nothing to do
     assert await db.schema_version() == latest
     assert await apply_migrations(db._writer) == []
-    assert await db.fetch_value("SELECT COUNT(*) FROM schema_version") == latest
+    assert await db.fetch_value("SELECT COUNT(*) FROM schema_version") == len(
+        available_migrations()
+    )
+    await db.close()
+
+
+async def test_a_migration_numbered_below_the_latest_is_still_applied(tmp_path: Path) -> None:
+    """Numbers are handed out to work done side by side: a database that got 0009 before
+    0007 existed gets 0007 when it arrives (simulated by forgetting 0005 and its table)."""
+    path = tmp_path / "db.sqlite3"
+    db = await Database.open(path)
+    await db.execute("DROP TABLE reminder_log")
+    await db.execute("DELETE FROM schema_version WHERE version = 5")
+    await db.close()
+    db = await Database.open(path)
+    versions = [r[0] for r in await db.fetch_all("SELECT version FROM schema_version")]
+    assert sorted(versions) == [m.version for m in available_migrations()]
+    assert await db.fetch_value("SELECT COUNT(*) FROM reminder_log") == 0
     await db.close()
 
 
