@@ -201,9 +201,10 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     broadcasts = BroadcastSender(
         services.broadcasts.repository,
         TelegramTransport(api, services.catalogue, app.bot.username, paid=config.broadcast.paid),
-        TelegramProgress(app.bot, services.catalogue, language_of),
+        TelegramProgress(app.bot, services.catalogue, language_of, config.bot.tz),
         services.clock,
         courier,
+        actor_of=services.member_service.actor,
     )
     services.broadcasts.sender = broadcasts
     reminders = ReminderScheduler(

@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 from telegram.warnings import PTBUserWarning
 
@@ -114,10 +114,34 @@ class TelegramTransport:
 class TelegramProgress:
     """Edits the sender's progress message; sends a final report when a broadcast ends."""
 
-    def __init__(self, bot: Bot, catalogue: Catalogue, language_of: Any) -> None:
+    def __init__(
+        self, bot: Bot, catalogue: Catalogue, language_of: Any, tz: Any | None = None
+    ) -> None:
         self._bot = bot
         self._catalogue = catalogue
         self._language_of = language_of
+        self._tz = tz
+
+    async def cancelled_by_bot(self, broadcast: Broadcast) -> None:
+        """The author hears why their scheduled broadcast did not go out (if they can be
+        reached: a blocked bot or an unknown chat is only logged)."""
+        chat_id = broadcast.progress_chat_id or broadcast.created_by
+        language = await self._language_of(broadcast.created_by)
+        scheduled = broadcast.scheduled_at
+        shown = scheduled.astimezone(self._tz) if scheduled and self._tz else scheduled
+        try:
+            await self._bot.send_message(
+                chat_id,
+                self._catalogue.text(
+                    language,
+                    "broadcasts.cancelled_author_not_allowed",
+                    id=broadcast.id,
+                    time=shown.strftime(DATE_FORMAT) if shown else "",
+                ),
+                parse_mode=ParseMode.HTML,
+            )
+        except TelegramError as exc:
+            log.info("could not tell a broadcast's author why it was cancelled: %s", exc)
 
     async def progress(
         self, broadcast: Broadcast, counts: DeliveryCounts, eta: float | None, *, final: bool
@@ -170,7 +194,10 @@ def progress_text(
     *,
     final: bool,
 ) -> str:
-    status = catalogue.plain(language, f"broadcasts.status.{broadcast.status.value}")
+    state = broadcast.status.value
+    if broadcast.status is BroadcastStatus.CANCELLED and broadcast.cancel_reason:
+        state = f"cancelled_{broadcast.cancel_reason}"  # the bot cancelled it: say why
+    status = catalogue.plain(language, f"broadcasts.status.{state}")
     return catalogue.text(
         language,
         "broadcasts.progress",

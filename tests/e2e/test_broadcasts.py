@@ -299,6 +299,43 @@ async def test_scheduled_broadcast_goes_out_at_its_time_and_can_be_cancelled_bef
     assert not any("Hẹn giờ hai" in m.text for m in person.messages)
 
 
+async def test_a_scheduled_broadcast_whose_author_lost_the_role_is_not_sent(
+    bot: BotHarness, emulator: BotApiEmulator, manual_clock: ManualClock
+) -> None:
+    """The cadre schedules for their unit, an admin revokes the role before it is due: when it
+    falls due nothing goes out, the broadcast is cancelled with the reason, the author hears
+    why, and the admin's /broadcasts shows it."""
+    admin = await bot.add_member(emulator.user(ADMIN_ID), name="Quản Trị", unit="BTC")
+    cadre = await bot.add_member(emulator.user(7700), role=Role.CADRE, unit="BYT")
+    crowd = await members(bot, emulator, 7710, 3, "BYT")
+    await compose(cadre, "Sinh hoạt chi đoàn sáng mai")
+    await cadre.click("🏢 Đoàn viên đơn vị tôi")
+    count = await cadre.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    cadre.skip_pending()
+    await cadre.click("🕒 Hẹn giờ gửi", message_id=count.message_id)
+    assert "thời điểm gửi" in (await cadre.next_message()).text
+    confirmed = await say_and_read(cadre, "01/12/2026 09:00")  # an hour ahead
+    assert "01/12/2026 09:00" in confirmed.text
+    assert "thu hồi" in (await say_and_read(admin, "/revoke 7700")).text
+
+    manual_clock.advance(timedelta(hours=1, minutes=1))
+    bot.svc.broadcasts.sender.wake()  # type: ignore[union-attr]
+    told = await cadre.wait_for(lambda m: "đã được huỷ" in m.text)
+    assert told.text == (
+        "🚫 Thông báo #1 hẹn gửi lúc 01/12/2026 09:00 đã được huỷ và chưa gửi tới ai: đến giờ "
+        "gửi, bạn không còn quyền gửi tới nhóm người nhận này (vai trò cán bộ đoàn hoặc quản trị "
+        "của bạn đã thay đổi). Nếu thông báo vẫn cần gửi, mời bạn liên hệ quản trị viên."
+    )
+    row = await bot.svc.db.fetch_one("SELECT status, cancel_reason, total FROM broadcasts")
+    assert row is not None and tuple(row) == ("cancelled", "author_not_allowed", 0)
+    assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM broadcast_recipients") == 0
+    assert not any("Sinh hoạt chi đoàn" in m.text for p in crowd for m in p.messages)
+    admin.skip_pending()
+    await admin.send("/broadcasts")
+    listed = await admin.wait_for(lambda m: "Thông báo #1" in m.text)
+    assert "đã huỷ vì người soạn không còn quyền gửi" in listed.text and not listed.buttons
+
+
 async def test_announcement_with_a_photo_and_caption(
     bot: BotHarness, emulator: BotApiEmulator
 ) -> None:
