@@ -2040,11 +2040,14 @@ async def _cancel_activity(update: Update, context: BotContext, activity_id: int
 
 
 async def _set_open(update: Update, context: BotContext, activity_id: int, open_: bool) -> None:
+    """The button names the state it sets ("cl" closes, "op" reopens), so a double tap or an
+    older card sets it again; a refusal (cancelled meanwhile) redraws the card as it is now."""
     actor = await context.actor(update)
     try:
         await context.services.activities.set_registration_open(actor, activity_id, open_)
     except InvalidInput as exc:
         await _refuse(update, context, exc.key, **exc.params)
+        await _show_manage(update, context, activity_id, edit=True)
         return
     except NotAllowed as exc:
         await _refuse(update, context, exc.reason)
