@@ -108,6 +108,8 @@ async def queue_for_members(
     now: datetime,
 ) -> None:
     """One notice for each of these members (call inside the change's transaction)."""
+    if not member_ids:
+        return
     stamp = to_db_time(now)
     await conn.executemany(
         "INSERT INTO notices (kind, activity_id, member_id, created_at) VALUES (?, ?, ?, ?)",
