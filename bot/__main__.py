@@ -14,7 +14,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.logging_setup import configure_logging
 from bot.units import UnitFileError, read_units_csv
 from storage import Database, SchemaTooNewError
-from storage.db import to_db_time
+from storage.db import BackupRefused, check_backup_target, to_db_time
 
 EXIT_CONFIG = 2
 
@@ -124,6 +124,11 @@ async def _reapply_erasures(config: Config, sources: list[Path], member_ids: lis
 
 
 async def _with_database(config: Config, action: str, argument: Path | None) -> int:
+    if action == "backup" and argument is not None:
+        try:  # before opening: opening creates the file and its -wal/-shm companions
+            check_backup_target(config.database.path, argument)
+        except BackupRefused as exc:
+            return _fail(f"backup refused: {exc}; choose another file", 1)
     db = await Database.open(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
     try:
         if action == "migrate":
@@ -131,7 +136,10 @@ async def _with_database(config: Config, action: str, argument: Path | None) -> 
                 f"database {config.database.path} is at schema version {await db.schema_version()}"
             )
         elif action == "backup" and argument is not None:
-            await db.backup(argument)
+            try:
+                await db.backup(argument)
+            except BackupRefused as exc:
+                return _fail(f"backup refused: {exc}; choose another file", 1)
             print(f"backed up {config.database.path} to {argument}")
         elif action == "import-units" and argument is not None:
             from storage.units import UnitRepository

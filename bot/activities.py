@@ -450,9 +450,16 @@ class ActivityService:
         self._default_reminders = tuple(int(d.total_seconds() // 60) for d in default_reminders)
         # Told when start times appear or move, so that the reminder scheduler looks again.
         self.schedule_listeners: list[Callable[[], None]] = []
+        # Told when a change wrote notices (storage writes them with the change itself), so
+        # that the notice sender delivers them now rather than at its next sweep.
+        self.notice_listeners: list[Callable[[], None]] = []
 
     def _schedule_changed(self) -> None:
         for listener in self.schedule_listeners:
+            listener()
+
+    def notices_queued(self) -> None:
+        for listener in self.notice_listeners:
             listener()
 
     @property
@@ -643,6 +650,8 @@ class ActivityService:
         result = await self._activities.cancel(activity_id, member.id, self._clock.now())
         if result.checked_in_at is not None:  # checked in between the read and the cancel
             raise self._checked_in(activity, result.checked_in_at)
+        if result.promoted:
+            self.notices_queued()
         after = await self._activities.get(activity_id)
         assert after is not None
         return CancelResult(after, result.cancelled, await self._promotions(after, result.promoted))
@@ -1048,6 +1057,7 @@ class ActivityService:
         return activity
 
     async def _edited(self, before: Activity, promoted: Sequence[Registration] = ()) -> EditResult:
+        self.notices_queued()
         after = await self._activities.get(before.id)
         assert after is not None
         promotions = await self._promotions(after, promoted)
@@ -1069,9 +1079,10 @@ class ActivityService:
         if deadline <= now < starts_at:
             deadline = starts_at
         self.check_schedule(starts_at, ends_at, deadline)
-        await self._activities.update_details(
+        if not await self._activities.update_details(
             activity_id, now, starts_at=starts_at, ends_at=ends_at, deadline_at=deadline
-        )
+        ):
+            raise InvalidInput("activities.already_cancelled")  # cancelled meanwhile
         self._schedule_changed()
         return await self._edited(before)
 
@@ -1084,7 +1095,10 @@ class ActivityService:
         if field_name not in parsers:
             raise ValueError(f"field {field_name!r} is not editable as text")
         value = parsers[field_name](text)
-        await self._activities.update_details(activity_id, self._clock.now(), **{field_name: value})
+        if not await self._activities.update_details(
+            activity_id, self._clock.now(), **{field_name: value}
+        ):
+            raise InvalidInput("activities.already_cancelled")  # cancelled meanwhile
         return await self._edited(before)
 
     async def edit_capacity(
@@ -1098,18 +1112,36 @@ class ActivityService:
         return await self._edited(before, result.promoted)
 
     async def cancel_activity(self, actor: Actor, activity_id: int) -> EditResult:
+        """Cancel for good; every registrant's notice is written with the cancellation. If it
+        was cancelled meanwhile (another cadre, a second tap), nobody is told twice."""
         before = await self._editable(actor, activity_id)
-        recipients = await self._activities.set_status(
+        change = await self._activities.set_status(
             activity_id, ActivityStatus.CANCELLED, self._clock.now()
         )
+        if not change.changed:
+            raise InvalidInput(
+                "activities.already_cancelled"
+                if change.status is ActivityStatus.CANCELLED
+                else "activities.not_found"
+            )
+        self.notices_queued()
         after = await self._activities.get(activity_id)
         assert after is not None
-        return EditResult(before, after, recipients)
+        return EditResult(before, after, change.recipients)
 
     async def set_registration_open(self, actor: Actor, activity_id: int, open_: bool) -> Activity:
+        """Close or reopen registration. The press names the state it wants, so asking for the
+        state the activity is already in (a double tap, an older card) changes nothing; a
+        cancelled activity is never reopened, even by a press racing the cancellation."""
         await self._editable(actor, activity_id)
         status = ActivityStatus.OPEN if open_ else ActivityStatus.CLOSED
-        await self._activities.set_status(activity_id, status, self._clock.now())
+        change = await self._activities.set_status(activity_id, status, self._clock.now())
+        if not change.changed and change.status is not status:
+            raise InvalidInput(
+                "activities.already_cancelled"
+                if change.status is ActivityStatus.CANCELLED
+                else "activities.not_found"
+            )
         after = await self._activities.get(activity_id)
         assert after is not None
         return after

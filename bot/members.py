@@ -108,6 +108,16 @@ class Profile:
     cadre_unit: Unit | None
 
 
+@dataclass(frozen=True, slots=True)
+class GrantCandidate:
+    """Someone a /grant may mean, shown to the admin before anything is granted."""
+
+    telegram_id: int
+    member: Member | None  # None: a Telegram id that has not onboarded (yet)
+    unit: Unit | None
+    username_at: datetime | None = None  # when the bot learnt the @username typed
+
+
 class MemberService:
     def __init__(
         self,
@@ -242,7 +252,7 @@ class MemberService:
 
     async def remember_username(self, member: Member, username: str | None) -> None:
         if username != member.username:
-            await self._members.update(member.id, self._clock.now(), username=username)
+            await self._members.set_username(member.id, username, self._clock.now())
 
     async def mark_reachable(self, telegram_id: int, reachable: bool) -> None:
         await self._members.set_reachable(telegram_id, reachable)
@@ -260,6 +270,45 @@ class MemberService:
             if member is not None and member.telegram_id is not None:
                 return member.telegram_id, member
         return None
+
+    async def grant_candidates(self, by: Actor, reference: str) -> list[GrantCandidate]:
+        """Who a /grant's "id or @username" may mean: a Telegram id is one person; a @username
+        is everyone the bot has seen with it, newest first (usernames pass from person to
+        person and the bot only learns it when they write). Nobody: ``roles.person_unknown``."""
+        authorize(by, Action.MANAGE_ROLES)
+        text = reference.strip()
+        found: list[GrantCandidate] = []
+        if re.fullmatch(r"\d{1,15}", text):
+            member = await self._members.by_telegram_id(int(text))
+            found.append(await self._candidate(int(text), member, None))
+        elif re.fullmatch(r"@?[A-Za-z0-9_]{3,32}", text):
+            for holder in await self._members.username_holders(text):
+                assert holder.member.telegram_id is not None
+                found.append(
+                    await self._candidate(
+                        holder.member.telegram_id, holder.member, holder.username_at
+                    )
+                )
+        if not found:
+            raise InvalidInput("roles.person_unknown", person=text[:40])
+        return found
+
+    async def _candidate(
+        self, telegram_id: int, member: Member | None, username_at: datetime | None
+    ) -> GrantCandidate:
+        unit = await self._units.get(member.unit_id) if member and member.unit_id else None
+        return GrantCandidate(telegram_id, member, unit, username_at)
+
+    async def grant_to_member(
+        self, by: Actor, member_id: int, role: Role, unit_id: int | None
+    ) -> tuple[RoleGrant, Member]:
+        """Grant to a member chosen by their internal id: whatever Telegram account they have
+        now, never whoever holds a @username by then."""
+        authorize(by, Action.MANAGE_ROLES)
+        member = await self._members.by_id(member_id)
+        if member is None or member.telegram_id is None or member.deleted_at is not None:
+            raise InvalidInput("roles.person_gone")
+        return await self.grant(by, member.telegram_id, role, unit_id), member
 
     async def grant(
         self, by: Actor, telegram_id: int, role: Role, unit_id: int | None

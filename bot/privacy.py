@@ -112,6 +112,8 @@ class PrivacyService:
         promotions: list[Promotion] = []
         for seat in report.released:
             promotions += await self._activities.promotions(seat.activity_id, seat.promoted)
+        if promotions:  # their notices were written with the erasure: send them now
+            self._activities.notices_queued()
         # The member id only: nothing that names the person reaches the logs.
         log.info(
             "erased member %s: %d seats released, %d promoted, %d announcements dropped",

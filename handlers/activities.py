@@ -53,6 +53,7 @@ from bot.i18n import Raw
 from bot.members import InvalidInput
 from handlers import callbacks
 from handlers.context import BotContext
+from handlers.notices import when_text
 from handlers.router import Router
 from handlers.ui import answer, ask_to_confirm, edit_or_send, inline, page_row, say
 
@@ -122,22 +123,9 @@ def _local(context: BotContext, moment: datetime) -> str:
 
 
 def _when(context: BotContext, language: str, activity: Activity) -> str:
-    tz = context.services.config.bot.tz
-    start, end = activity.starts_at.astimezone(tz), activity.ends_at.astimezone(tz)
-    catalogue = context.services.catalogue
-    if start.date() == end.date():
-        return catalogue.plain(
-            language,
-            "activities.when_same_day",
-            start=start.strftime("%H:%M"),
-            end=end.strftime("%H:%M"),
-            date=start.strftime("%d/%m/%Y"),
-        )
-    return catalogue.plain(
-        language,
-        "activities.when_days",
-        start=start.strftime("%H:%M %d/%m/%Y"),
-        end=end.strftime("%H:%M %d/%m/%Y"),
+    services = context.services
+    return when_text(
+        services.catalogue, services.config.bot.tz, language, activity.starts_at, activity.ends_at
     )
 
 
@@ -676,28 +664,10 @@ async def _cancel(update: Update, context: BotContext, activity_id: int) -> None
 
 
 async def tell_promoted(context: BotContext, promotions: Sequence[Promotion]) -> None:
-    catalogue = context.services.catalogue
-    for promotion in promotions:
-        language = promotion.recipient.language
-        activity = promotion.activity
-        text = catalogue.text(
-            language,
-            "activities.promoted",
-            title=activity.title,
-            when=_when(context, language, activity),
-            place=activity.place,
-        )
-        markup = inline(
-            [
-                [
-                    (
-                        catalogue.plain(language, "activities.button_cancel"),
-                        callbacks.pack("act", "can", activity.id),
-                    )
-                ]
-            ]
-        )
-        await _send_to(context, promotion.recipient.telegram_id, text, markup)
+    """The promoted hear the good news through the notice outbox: their notices were written
+    with the promotion itself (restart-safe, at the shared pace); this only says "look now"."""
+    if promotions:
+        context.services.activities.notices_queued()
 
 
 # --- my registrations -------------------------------------------------------------------------
@@ -1978,44 +1948,10 @@ def _required_capacity(text: str) -> int:
 
 
 async def _tell_changes(context: BotContext, result: EditResult) -> None:
-    """Registrants hear what changed, each in their language; the promoted hear the good news."""
-    before, after = result.before, result.after
-    catalogue = context.services.catalogue
-    await tell_promoted(context, result.promoted)
-
-    async def deliver() -> None:
-        for recipient in result.recipients:
-            language = recipient.language
-            changes: list[str] = []
-            if (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at):
-                changes.append(
-                    catalogue.text(
-                        language,
-                        "activities.change_time",
-                        old=_when(context, language, before),
-                        new=_when(context, language, after),
-                    )
-                )
-            if before.place != after.place:
-                changes.append(
-                    catalogue.text(
-                        language, "activities.change_place", old=before.place, new=after.place
-                    )
-                )
-            if before.description != after.description:
-                changes.append(catalogue.text(language, "activities.change_description"))
-            if not changes:
-                continue
-            text = catalogue.text(
-                language,
-                "activities.changed_notice",
-                title=after.title,
-                changes=Raw("\n".join(changes)),
-            )
-            await _send_to(context, recipient.telegram_id, text)
-
-    # Many registrants would hold up everyone else's updates; deliver in the background.
-    context.application.create_task(deliver(), name=f"activity-{after.id}-changes")
+    """Registrants hear what changed, each in their language, and the promoted the good news:
+    the notices were written with the change (storage.notices) and go out through the notice
+    outbox, restart-safe and at the pace shared with broadcasts; this only says "look now"."""
+    context.services.activities.notices_queued()
 
 
 async def _ask_cancel_activity(update: Update, context: BotContext, activity_id: int) -> None:
@@ -2055,28 +1991,19 @@ async def _cancel_activity(update: Update, context: BotContext, activity_id: int
         title=result.after.title,
         count=len(result.recipients),
     )
-    catalogue = context.services.catalogue
-
-    async def deliver() -> None:
-        for recipient in result.recipients:
-            language = recipient.language
-            text = catalogue.text(
-                language,
-                "activities.cancelled_notice",
-                title=result.after.title,
-                when=_when(context, language, result.after),
-            )
-            await _send_to(context, recipient.telegram_id, text)
-
-    context.application.create_task(deliver(), name=f"activity-{activity_id}-cancelled")
+    # Each registrant's notice was written with the cancellation; the notice outbox sends them.
+    await _tell_changes(context, result)
 
 
 async def _set_open(update: Update, context: BotContext, activity_id: int, open_: bool) -> None:
+    """The button names the state it sets ("cl" closes, "op" reopens), so a double tap or an
+    older card sets it again; a refusal (cancelled meanwhile) redraws the card as it is now."""
     actor = await context.actor(update)
     try:
         await context.services.activities.set_registration_open(actor, activity_id, open_)
     except InvalidInput as exc:
         await _refuse(update, context, exc.key, **exc.params)
+        await _show_manage(update, context, activity_id, edit=True)
         return
     except NotAllowed as exc:
         await _refuse(update, context, exc.reason)

@@ -238,7 +238,9 @@ async def show_settings(update: Update, context: BotContext, *, edit: bool = Fal
                     "settings.announcements",
                     state=off if member.announcements_muted else on,
                 ),
-                callbacks.pack("st", "ann"),
+                # Each switch carries the state it turns to (not "flip"): a double tap or an
+                # old copy of this card sets that state again instead of undoing it.
+                callbacks.pack("st", "ann", "on" if member.announcements_muted else "off"),
             )
         ],
         [
@@ -246,7 +248,7 @@ async def show_settings(update: Update, context: BotContext, *, edit: bool = Fal
                 await context.label(
                     update, "settings.reminders", state=off if member.reminders_muted else on
                 ),
-                callbacks.pack("st", "rem"),
+                callbacks.pack("st", "rem", "on" if member.reminders_muted else "off"),
             )
         ],
     ]
@@ -289,10 +291,16 @@ async def on_settings_callback(update: Update, context: BotContext) -> None:
                 reply_markup=await main_menu(update, context),
             )
         return
-    if parsed.action == "ann":
-        await service.set_muted(member, announcements=not member.announcements_muted)
-    elif parsed.action == "rem":
-        await service.set_muted(member, reminders=not member.reminders_muted)
+    switch_to = parsed.arg()
+    if parsed.action == "ann" and switch_to in ("on", "off"):
+        await service.set_muted(member, announcements=switch_to == "off")
+    elif parsed.action == "rem" and switch_to in ("on", "off"):
+        await service.set_muted(member, reminders=switch_to == "off")
+    elif parsed.action in ("ann", "rem"):
+        # A switch drawn before they carried their target state: show them as they are.
+        await answer(update, context, "common.button_expired")
+        await show_settings(update, context, edit=True)
+        return
     else:
         await answer(update, context, "common.button_expired")
         return

@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database, first_row, from_db_time, to_db_time
+from storage.notices import NoticeKind, change_payload, queue_for_members, queue_for_registrants
 
 
 class ActivityKind(enum.StrEnum):
@@ -167,6 +168,22 @@ class CancelResult:
     cancelled: Registration | None  # None: there was no active registration to cancel
     promoted: tuple[Registration, ...] = ()
     checked_in_at: datetime | None = None  # set when refused: the member is recorded present
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    changed: bool
+    status: ActivityStatus | None  # the status now; None: there is no such activity
+    recipients: list[Recipient] = field(default_factory=list)  # told of a cancellation
+
+
+# The one transition rule, applied by a conditional UPDATE: cancelled is final, registration
+# closes only while open and reopens only while closed.
+STATUS_FROM: dict[ActivityStatus, tuple[ActivityStatus, ...]] = {
+    ActivityStatus.CANCELLED: (ActivityStatus.OPEN, ActivityStatus.CLOSED),
+    ActivityStatus.CLOSED: (ActivityStatus.OPEN,),
+    ActivityStatus.OPEN: (ActivityStatus.CLOSED,),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,31 +481,61 @@ class ActivityRepository:
         )
         return [_activity(r) for r in rows], total
 
-    async def update_details(self, activity_id: int, now: datetime, **fields: object) -> None:
+    async def update_details(self, activity_id: int, now: datetime, **fields: object) -> bool:
+        """Edit an activity that is not cancelled; registrants' notices of a new time, place
+        or description are written in the same transaction. False: it is cancelled (or gone)."""
         allowed = {"title", "description", "place", "starts_at", "ends_at", "deadline_at"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not editable: {sorted(unknown)}")
-        if not fields:
-            return
         values = [to_db_time(v) if isinstance(v, datetime) else v for v in fields.values()]
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        await self._db.execute(
-            f"UPDATE activities SET {assignments}, updated_at = ? WHERE id = ?",
-            (*values, to_db_time(now), activity_id),
-        )
+        assignments = ", ".join(f"{name} = ?" for name in (*fields, "updated_at"))
+        told = "title, description, place, starts_at, ends_at"
+        async with self._db.transaction() as conn:
+            before = await _one(conn, f"SELECT {told} FROM activities WHERE id = ?", (activity_id,))
+            cursor = await conn.execute(
+                f"UPDATE activities SET {assignments} WHERE id = ? AND status != 'cancelled'",
+                (*values, to_db_time(now), activity_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            after = await _one(conn, f"SELECT {told} FROM activities WHERE id = ?", (activity_id,))
+            payload = change_payload(before, after)
+            if payload is not None:
+                await queue_for_registrants(conn, NoticeKind.CHANGED, activity_id, now, payload)
+        return True
 
     async def set_status(
         self, activity_id: int, status: ActivityStatus, now: datetime
-    ) -> list[Recipient]:
-        """Change the status; returns who holds a seat or a waitlist place (to be told)."""
+    ) -> StatusChange:
+        """Move to ``status`` if the transition rule allows it from the status the activity has
+        at this very moment (two cadres, or a cancel and a reopen, may press at once). A
+        cancellation writes every registrant's notice in the same transaction and returns
+        who holds a seat or a waitlist place."""
+        allowed = [s.value for s in STATUS_FROM[status]]
+        stamp = to_db_time(now)
         async with self._db.transaction() as conn:
-            await conn.execute(
+            cursor = await conn.execute(
                 "UPDATE activities SET status = ?, updated_at = ?, cancelled_at = CASE WHEN ? = "
-                "'cancelled' THEN ? ELSE cancelled_at END WHERE id = ?",
-                (status.value, to_db_time(now), status.value, to_db_time(now), activity_id),
+                "'cancelled' THEN ? ELSE cancelled_at END "
+                f"WHERE id = ? AND status IN ({', '.join('?' for _ in allowed)})",
+                (status.value, stamp, status.value, stamp, activity_id, *allowed),
             )
-        return await self.recipients(activity_id)
+            if cursor.rowcount == 0:
+                row = await _one(conn, "SELECT status FROM activities WHERE id = ?", (activity_id,))
+                return StatusChange(False, None if row is None else ActivityStatus(row[0]))
+            if status is not ActivityStatus.CANCELLED:
+                return StatusChange(True, status)
+            await queue_for_registrants(conn, NoticeKind.CANCELLED, activity_id, now)
+            rows = await conn.execute_fetchall(
+                "SELECT m.id, m.telegram_id, m.language FROM registrations r "
+                "JOIN members m ON m.id = r.member_id WHERE r.activity_id = ? "
+                "AND r.status IN ('confirmed', 'waitlisted') AND m.telegram_id IS NOT NULL "
+                "AND m.reachable ORDER BY r.id",
+                (activity_id,),
+            )
+        recipients = [Recipient(r["id"], r["telegram_id"], r["language"]) for r in rows]
+        return StatusChange(True, status, recipients)
 
     async def recipients(self, activity_id: int) -> list[Recipient]:
         rows = await self._db.fetch_all(
@@ -673,6 +720,11 @@ class ActivityRepository:
             registration = await self._registration_in(conn, activity_id, head["member_id"])
             assert registration is not None
             promoted.append(registration)
+        # Whoever freed the seat (a cancellation, more capacity, an erased account), the
+        # promoted hear it through the outbox, written with the promotion itself.
+        await queue_for_members(
+            conn, NoticeKind.PROMOTED, activity_id, [r.member_id for r in promoted], now
+        )
         return promoted
 
     async def _confirmed(self, conn: aiosqlite.Connection, activity_id: int) -> int:

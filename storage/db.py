@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ import aiosqlite
 from storage.migrations import SchemaTooNewError, apply_migrations
 
 __all__ = [
+    "BackupRefused",
     "Database",
     "Reads",
     "SchemaTooNewError",
@@ -55,6 +57,33 @@ async def first_row(
     for row in rows:
         return row
     return None
+
+
+class BackupRefused(Exception):
+    """The backup target is not a place a copy may be written (the live database, say)."""
+
+
+# Files SQLite keeps beside the database: writing a copy over any of them corrupts it.
+_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _is_same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():  # symlinks and relative paths, even if b does not exist
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links, bind mounts
+    except OSError:
+        return False
+
+
+def check_backup_target(live: Path, target: Path) -> None:
+    """Refuse a target that is the live database or one of its companion files."""
+    for suffix in _COMPANIONS:
+        if _is_same_file(Path(f"{live}{suffix}"), target):
+            what = f"the live database's {suffix[1:]} file" if suffix else "the live database"
+            raise BackupRefused(f"{target} is {what} ({live}{suffix})")
+    if target.is_dir():
+        raise BackupRefused(f"{target} is a folder; give the backup's file name")
 
 
 async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aiosqlite.Connection:
@@ -205,13 +234,18 @@ class Database(Reads):
         return int(await self.fetch_value("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
 
     async def backup(self, target: Path) -> None:
-        """Online backup (SQLite's backup API): consistent even while the bot keeps writing."""
+        """Online backup (SQLite's backup API): consistent even while the bot keeps writing.
+        Written beside the target under a ``.part`` name and moved into place when complete,
+        so a failed backup leaves the previous one intact; never over the live database."""
+        check_backup_target(self.path, target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.unlink()
-        dest = await aiosqlite.connect(target)
+        partial = target.with_name(target.name + ".part")
+        check_backup_target(self.path, partial)
+        partial.unlink(missing_ok=True)
+        dest = await aiosqlite.connect(partial)
         try:
             async with self._write_lock:
                 await self._writer.backup(dest)
         finally:
             await dest.close()
+        os.replace(partial, target)

@@ -180,8 +180,9 @@ def _time(text: str | None) -> str | None:
 async def _erase_member(ctx: EraseContext) -> None:
     await ctx.run(
         "members",
-        "UPDATE members SET telegram_id = NULL, full_name = '', username = NULL, phone = NULL, "
-        "email = NULL, consent_at = NULL, deleted_at = ?, updated_at = ? WHERE id = ?",
+        "UPDATE members SET telegram_id = NULL, full_name = '', username = NULL, "
+        "username_at = NULL, phone = NULL, email = NULL, consent_at = NULL, deleted_at = ?, "
+        "updated_at = ? WHERE id = ?",
         (to_db_time(ctx.erased_at), ctx.stamp, ctx.person.member_id),
     )
 
@@ -769,6 +770,34 @@ async def _erase_reminder_log(ctx: EraseContext) -> None:
     )
 
 
+async def _erase_notices(ctx: EraseContext) -> None:
+    # Not yet sent: nobody to send them to. Sent ones are a log of messages to them that
+    # nothing counts either; neither kind is kept.
+    await ctx.run("notices", "DELETE FROM notices WHERE member_id = ?", (ctx.person.member_id,))
+
+
+async def _copy_notices(ctx: CopyContext) -> dict[str, Any]:
+    rows = await ctx.db.fetch_all(
+        "SELECT n.kind, n.activity_id, a.title, n.state, n.created_at, n.updated_at "
+        "FROM notices n JOIN activities a ON a.id = n.activity_id WHERE n.member_id = ? "
+        "ORDER BY n.id",
+        (ctx.person.member_id,),
+    )
+    return {
+        "notices_received": [
+            {
+                "kind": r["kind"],
+                "activity_id": r["activity_id"],
+                "title": r["title"],
+                "state": r["state"],
+                "created_at": _time(r["created_at"]),
+                "updated_at": _time(r["updated_at"]),
+            }
+            for r in rows
+        ]
+    }
+
+
 async def _copy_reminder_log(ctx: CopyContext) -> dict[str, Any]:
     rows = await ctx.db.fetch_all(
         "SELECT l.kind, l.activity_id, a.title, l.due_at, l.state, l.sent_at FROM reminder_log l "
@@ -946,6 +975,15 @@ PERSONAL_DATA: tuple[TableSteps, ...] = (
         {"*": "deleted: a log of messages to them that nothing counts"},
         _erase_reminder_log,
         _copy_reminder_log,
+    ),
+    TableSteps(
+        "notices",
+        {
+            "*": "deleted: messages owed or sent to them (changes, cancellations, seats); "
+            "nothing counts them"
+        },
+        _erase_notices,
+        _copy_notices,
     ),
 )
 

@@ -193,6 +193,7 @@ CALLBACK_ACTIONS: dict[str, tuple[str, ...]] = {
         "discard",
     ),
     "rm": ("yes", "no"),
+    "rg": ("ok", "tg", "no"),
     "ex": ("k", "s", "a", "c", "u", "up", "f"),
     "sx": ("p", "cl", "c"),
 }
@@ -427,12 +428,12 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
         ("ini", "hist", [i]),
         ("ini", "full", [i]),
         ("ini", "files", [i]),
-        ("ini", "sup", [i]),
+        ("ini", "sup", [i, word("0", "1")]),
         ("ini", "rq", [word("q", "a"), small]),
         ("bc", "pause", [b]),
         ("bc", "resume", [b]),
         ("bc", "cancel", [b]),
-        ("bc", "unit", [u, small]),
+        ("bc", "unit", [u, small, word("0", "1")]),
         ("bc", "act", [a]),
         ("bc", "aud", [word("all", "units", "cadres", "mine", "act")]),
         ("rm", "yes", [a]),
@@ -447,13 +448,18 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
         ("sx", "p", [word("month", "year")]),
         ("un", "pick", [u]),
         ("pv", "forget", [word("yes", "no")]),
+        ("st", "ann", [word("on", "off")]),
+        ("st", "rem", [word("on", "off")]),
+        ("rg", "ok", [small, word("0a1b2c3d")]),
+        ("rg", "tg", [small, word("0a1b2c3d")]),
     ]
     # Presses that change state weigh three times: they are where a missing check would hurt.
     mutating = {
         ("act", "reg"), ("act", "cy"), ("att", "p"), ("att", "rx"), ("att", "re"), ("att", "wy"),
         ("att", "wn"), ("acm", "xy"), ("acm", "op"), ("acm", "cl"),
         ("ini", "go"), ("ini", "rec"), ("ini", "sup"), ("bc", "pause"), ("bc", "resume"),
-        ("bc", "cancel"), ("rm", "no"), ("pv", "forget"), ("un", "pick"),
+        ("bc", "cancel"), ("rm", "no"), ("pv", "forget"), ("un", "pick"), ("rg", "ok"),
+        ("rg", "tg"), ("st", "ann"), ("st", "rem"),
     }  # fmt: skip
     weights = [3 if (ns, action) in mutating else 1 for ns, action, _ in typed]
     ns, action, args = rng.choices(typed, weights)[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import Actor, NotAllowed
+from bot.access import Actor, NotAllowed, resolve_actor
 from bot.broadcasts import BroadcastSender, BroadcastService, SenderSettings
 from bot.clock import ManualClock
 from bot.delivery import Blocked, Courier, Delivered, DeliverySettings, Failed, Outcome, RetryLater
@@ -58,11 +58,15 @@ class FakeTransport:
 @dataclass
 class FakeProgress:
     reports: list[tuple[int, DeliveryCounts, bool]] = field(default_factory=list)
+    told_authors: list[tuple[int, str | None]] = field(default_factory=list)
 
     async def progress(
         self, broadcast: Broadcast, counts: DeliveryCounts, eta: float | None, *, final: bool
     ) -> None:
         self.reports.append((broadcast.id, counts, final))
+
+    async def cancelled_by_bot(self, broadcast: Broadcast) -> None:
+        self.told_authors.append((broadcast.id, broadcast.cancel_reason))
 
 
 @dataclass
@@ -108,6 +112,11 @@ def sender_for(
     courier = Courier(
         DeliverySettings(rate_per_second=rate, per_chat_interval=0.0, retry_backoff=0.01)
     )
+
+    async def actor_of(telegram_id: int) -> Actor:  # ADMIN (id 1) is a config admin
+        member, grant = await world.members.with_grant(telegram_id)
+        return resolve_actor(telegram_id, member, grant, (ADMIN.telegram_id,))
+
     sender = BroadcastSender(
         world.repo,
         transport,
@@ -115,6 +124,7 @@ def sender_for(
         world.clock,
         courier,
         SenderSettings(progress_every=0.05),
+        actor_of=actor_of,
     )
     world.service.sender = sender
     return sender
@@ -249,11 +259,16 @@ async def test_pause_resume_and_cancel(world: World) -> None:
     await asyncio.wait_for(sender.idle(), timeout=10)
     sent_while_pausing = len(transport.calls)
     assert sent_while_pausing < 30  # stopped early: at most what was queued
-    with pytest.raises(InvalidInput):
-        await world.service.control(ADMIN, broadcast.id, "pause")
+    again = await world.service.control(ADMIN, broadcast.id, "pause")  # a double tap: no change
+    assert again.status is BroadcastStatus.PAUSED
     await world.service.control(ADMIN, broadcast.id, "resume")
+    again = await world.service.control(ADMIN, broadcast.id, "resume")
+    assert again.status is BroadcastStatus.SENDING
     final = await finish(sender, world, broadcast.id)
     assert final.status is BroadcastStatus.DONE
+    with pytest.raises(InvalidInput) as refused:  # what is done cannot be paused
+        await world.service.control(ADMIN, broadcast.id, "pause")
+    assert refused.value.key == "broadcasts.cannot_pause"
     assert sorted(transport.calls) == list(range(1001, 1031))  # nobody twice
 
     second = await world.service.create(
@@ -325,3 +340,50 @@ async def test_a_member_erased_mid_broadcast_is_not_sent_and_not_counted(world: 
     counts = await world.repo.counts(broadcast.id)
     assert (counts.sent, counts.failed, counts.pending) == (28, 0, 0)
     assert progress.reports[-1] == (broadcast.id, counts, True)
+
+
+async def test_a_scheduled_broadcast_is_cancelled_if_its_author_lost_the_role(
+    world: World,
+) -> None:
+    """Checked again when it falls due: a cadre whose role was revoked, or who now runs another
+    unit, sends nothing; the broadcast is cancelled with the reason and the author told."""
+    roles = RoleRepository(world.db)
+    cadres = []
+    for telegram_id in (1001, 1002, 1003):  # three cadres of unit A
+        await roles.set(RoleGrant(telegram_id, Role.CADRE, world.units["A"], 1, NOW))
+        member, grant = await world.members.with_grant(telegram_id)
+        cadres.append(resolve_actor(telegram_id, member, grant, ()))
+    scheduled = []
+    for cadre in cadres:
+        scheduled.append(
+            await world.service.create(
+                cadre,
+                BroadcastContent(f"Tin của {cadre.telegram_id}"),
+                Audience(AudienceKind.UNITS, (world.units["A"],)),
+                scheduled_at=NOW + timedelta(hours=1),
+            )
+        )
+    await roles.delete(1001)  # revoked
+    await roles.set(RoleGrant(1002, Role.CADRE, world.units["B"], 1, NOW))  # moved to unit B
+    transport, progress = FakeTransport(), FakeProgress()
+    sender = sender_for(world, transport, progress)
+    await sender.start()
+    world.clock.advance(timedelta(hours=1, seconds=1))
+    sender.wake()
+    kept = await finish(sender, world, scheduled[2].id)  # 1003 is still cadre of A
+    await sender.stop()
+    assert kept.status is BroadcastStatus.DONE and kept.total == 20
+    for refused in scheduled[:2]:
+        row = await world.repo.get(refused.id)
+        assert row is not None
+        assert (row.status, row.cancel_reason, row.total) == (
+            BroadcastStatus.CANCELLED,
+            "author_not_allowed",
+            0,
+        )
+        assert await world.repo.counts(refused.id) == DeliveryCounts()
+    assert sorted(progress.told_authors) == [
+        (scheduled[0].id, "author_not_allowed"),
+        (scheduled[1].id, "author_not_allowed"),
+    ]
+    assert len(transport.calls) == 20  # only the one still allowed went out

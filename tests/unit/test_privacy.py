@@ -309,9 +309,9 @@ async def _seed(w: World) -> None:
     await svc.initiatives.change_status(
         me, reviewed.id, S.NEEDS_REVISION, version=reviewed.version, comment=REVIEW_COMMENT
     )
-    await svc.initiatives.toggle_support(me, ids["theirs"])
-    await svc.initiatives.toggle_support(outsider, ids["accepted"])
-    await svc.initiatives.toggle_support(colleague, ids["accepted"])
+    await svc.initiatives.set_support(me, ids["theirs"], True)
+    await svc.initiatives.set_support(outsider, ids["accepted"], True)
+    await svc.initiatives.set_support(colleague, ids["accepted"], True)
 
     # The two past activities happen: I attend one, and tick a colleague at mine.
     w.clock.set(mine.ends_at + timedelta(hours=1))
