@@ -92,6 +92,7 @@ async def build(path: Path, rows: int) -> None:
         members = [r[0] for r in await db.fetch_all("SELECT id FROM members ORDER BY id")]
         chance = random.Random(8)
         registrations = []
+        attendance = []
         for index, member_id in enumerate(members):
             activity = index % ACTIVITIES + 1
             start = datetime.fromisoformat(activities[activity - 1][3])
@@ -106,16 +107,22 @@ async def build(path: Path, rows: int) -> None:
                     json.dumps(answers, ensure_ascii=False),
                     to_db_time(start - timedelta(days=3)),
                     to_db_time(start - timedelta(days=3)),
-                    to_db_time(start + timedelta(minutes=10)) if attended else None,
-                    4.0 if attended else 0.0,
                     stamp,
                 )
             )
+            if attended:
+                checked_in = to_db_time(start + timedelta(minutes=10))
+                attendance.append((activity, member_id, checked_in, checked_in, member_id))
         await db.executemany(
             "INSERT INTO registrations (activity_id, member_id, status, answers, registered_at, "
-            "confirmed_at, attended_at, hours_credited, updated_at) "
-            "VALUES (?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
+            "confirmed_at, updated_at) VALUES (?, ?, 'confirmed', ?, ?, ?, ?)",
             registrations,
+        )
+        await db.executemany(
+            "INSERT INTO attendance (activity_id, member_id, present, hours, unit_id, method, "
+            "recorded_at, updated_at) SELECT ?, ?, 1, 4.0, unit_id, 'qr', ?, ? FROM members "
+            "WHERE id = ?",
+            attendance,
         )
     finally:
         await db.close()

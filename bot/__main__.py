@@ -1,9 +1,11 @@
-"""Command line: ``nhipcau run|demo|migrate|backup|import-units|export`` (``python -m bot``)."""
+"""Command line: ``nhipcau run|demo|migrate|backup|reapply-erasures|import-units|export``
+(``python -m bot``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +14,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.logging_setup import configure_logging
 from bot.units import UnitFileError, read_units_csv
 from storage import Database, SchemaTooNewError
+from storage.db import BackupRefused, check_backup_target, to_db_time
 
 EXIT_CONFIG = 2
 
@@ -33,6 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("doctor", help="check config, database and token; change nothing"))
     backup = with_config(sub.add_parser("backup", help="online backup of the database"))
     backup.add_argument("output", type=Path)
+    reapply = with_config(
+        sub.add_parser(
+            "reapply-erasures",
+            help="after restoring a backup: erase again whoever /forgetme erased since it",
+        )
+    )
+    reapply.add_argument(
+        "sources",
+        type=Path,
+        nargs="*",
+        help="newer copies of the database (the damaged one, later backups) to read erasures from",
+    )
+    reapply.add_argument(
+        "--member", type=int, action="append", default=[], help="a member id from the logs"
+    )
     units = with_config(sub.add_parser("import-units", help="add or rename units from a CSV"))
     units.add_argument("file", type=Path)
     _add_export_parser(with_config(sub.add_parser("export", help="export data as XLSX or CSV")))
@@ -72,7 +90,45 @@ def _fail(message: str, code: int = EXIT_CONFIG) -> int:
     return code
 
 
+async def _reapply_erasures(config: Config, sources: list[Path], member_ids: list[int]) -> int:
+    from bot.clock import SystemClock
+    from storage.activities import ActivityRepository
+    from storage.privacy import ErasedMember, PrivacyRepository, read_erased_members
+
+    erased: dict[int, ErasedMember] = {}
+    for source in sources:
+        try:
+            for record in read_erased_members(source):
+                erased.setdefault(record.member_id, record)
+        except (OSError, sqlite3.Error) as exc:
+            return _fail(f"cannot read erasures from {source}: {exc}", 1)
+    db = await Database.open(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
+    try:
+        repository = PrivacyRepository(db, ActivityRepository(db))
+        now = SystemClock().now()
+        for member_id in member_ids:
+            # From the logs ("erased member N"): no creation time to compare, so only for a
+            # restored copy the bot has not run on yet (no member joined since the backup).
+            row = await db.fetch_one("SELECT created_at FROM members WHERE id = ?", (member_id,))
+            created = row["created_at"] if row is not None else ""
+            erased.setdefault(member_id, ErasedMember(member_id, created, to_db_time(now)))
+        report = await repository.reapply(sorted(erased.values(), key=lambda e: e.member_id), now)
+    finally:
+        await db.close()
+    print(
+        f"{config.database.path}: {len(report.applied)} erased again, {len(report.already)} "
+        f"already erased, {len(report.unknown)} not in this copy, {len(report.mismatched)} "
+        "left alone (a different member has that id here)"
+    )
+    return 0
+
+
 async def _with_database(config: Config, action: str, argument: Path | None) -> int:
+    if action == "backup" and argument is not None:
+        try:  # before opening: opening creates the file and its -wal/-shm companions
+            check_backup_target(config.database.path, argument)
+        except BackupRefused as exc:
+            return _fail(f"backup refused: {exc}; choose another file", 1)
     db = await Database.open(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
     try:
         if action == "migrate":
@@ -80,7 +136,10 @@ async def _with_database(config: Config, action: str, argument: Path | None) -> 
                 f"database {config.database.path} is at schema version {await db.schema_version()}"
             )
         elif action == "backup" and argument is not None:
-            await db.backup(argument)
+            try:
+                await db.backup(argument)
+            except BackupRefused as exc:
+                return _fail(f"backup refused: {exc}; choose another file", 1)
             print(f"backed up {config.database.path} to {argument}")
         elif action == "import-units" and argument is not None:
             from storage.units import UnitRepository
@@ -124,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_doctor(config))
         if args.command == "export":
             return asyncio.run(_export(config, args))
+        if args.command == "reapply-erasures":
+            return asyncio.run(_reapply_erasures(config, args.sources, args.member))
         if args.command == "demo":
             from bot.demo import run_demo
 

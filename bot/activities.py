@@ -1,5 +1,6 @@
 """Volunteer activities (SPEC 2.2): create, import, browse, register with capacity and waitlist,
-cancel and promote, check in, credit hours and "ngày công", calendar files and check-in QR codes.
+cancel and promote, the member's hours and "ngày công", calendar files. Check-in and attendance
+are ``bot.attendance``.
 
 Knows nothing of Telegram: handlers pass plain values in and render what comes back. Bad input
 raises ``InvalidInput`` (the key names the catalogue reply), role or unit violations
@@ -8,19 +9,19 @@ raises ``InvalidInput`` (the key names the catalogue reply), role or unit violat
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
 import secrets
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import segno
 from icalendar import Calendar, Event
 
 from bot.access import Action, Actor, NotAllowed, authorize, can
@@ -35,8 +36,6 @@ from storage.activities import (
     ActivityKind,
     ActivityRepository,
     ActivityStatus,
-    AttendanceOutcome,
-    AttendanceResult,
     Audience,
     Campaign,
     NewActivity,
@@ -58,7 +57,6 @@ __all__ = [
     "ActivityKind",
     "ActivityService",
     "ActivityStatus",
-    "AttendanceOutcome",
     "Audience",
     "Campaign",
     "ImportProblem",
@@ -84,11 +82,17 @@ ANSWER_MAX = 300
 REMINDERS_MAX = 4
 IMPORT_ROWS_MAX = 1_000
 IMPORT_BYTES_MAX = 5_000_000
+# What an uploaded table may cost to read, whatever it declares: an XLSX is a zip, and a small
+# one can unpack to gigabytes or claim the whole grid (A1:XFD1048576) as its used range.
+IMPORT_UNPACKED_MAX = 10_000_000  # bytes all the parts of an XLSX may unpack to
+IMPORT_RATIO_MAX = 100  # unpacked ÷ packed, for a part that unpacks past 1 MB
+IMPORT_PARTS_MAX = 1_000  # files inside an XLSX
+IMPORT_COLUMNS_MAX = 50  # columns read from each row (the import knows a dozen)
+IMPORT_LINES_MAX = 10 * IMPORT_ROWS_MAX  # rows read, blank ones included
 CHECKIN_OPENS_BEFORE = timedelta(hours=1)
 DATETIME_FORMAT = "%d/%m/%Y %H:%M"
 _DATETIME = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})\s*$")
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 # Accepted spellings (folded: lower case, no diacritics) of kinds and audiences in imports.
 _KIND_WORDS: dict[str, ActivityKind] = {
@@ -285,7 +289,7 @@ def format_number(value: float) -> str:
 
 
 def new_checkin_token() -> str:
-    """128 random bits, URL-safe (deep-link payloads allow A-Z a-z 0-9 _ -)."""
+    """An activity's check-in secret: 128 random bits (``bot.attendance`` derives the codes)."""
     return secrets.token_urlsafe(16)
 
 
@@ -395,22 +399,6 @@ class MyRegistrations:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckinResult:
-    activity: Activity
-    outcome: AttendanceOutcome
-    registration: Registration | None
-    person_days: float
-
-
-@dataclass(frozen=True, slots=True)
-class CheckinQr:
-    png: bytes
-    link: str
-    valid_from: datetime
-    valid_until: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class EditResult:
     before: Activity
     after: Activity
@@ -462,9 +450,16 @@ class ActivityService:
         self._default_reminders = tuple(int(d.total_seconds() // 60) for d in default_reminders)
         # Told when start times appear or move, so that the reminder scheduler looks again.
         self.schedule_listeners: list[Callable[[], None]] = []
+        # Told when a change wrote notices (storage writes them with the change itself), so
+        # that the notice sender delivers them now rather than at its next sweep.
+        self.notice_listeners: list[Callable[[], None]] = []
 
     def _schedule_changed(self) -> None:
         for listener in self.schedule_listeners:
+            listener()
+
+    def notices_queued(self) -> None:
+        for listener in self.notice_listeners:
             listener()
 
     @property
@@ -648,12 +643,32 @@ class ActivityService:
         existing = await self._activities.registration(activity_id, member.id)
         if existing is None or not existing.active:
             raise InvalidInput("activities.not_registered")
+        if existing.attended_at is not None:
+            raise self._checked_in(activity, existing.attended_at)
         if self._clock.now() >= activity.starts_at:
             raise InvalidInput("activities.cancel_too_late")
         result = await self._activities.cancel(activity_id, member.id, self._clock.now())
+        if result.checked_in_at is not None:  # checked in between the read and the cancel
+            raise self._checked_in(activity, result.checked_in_at)
+        if result.promoted:
+            self.notices_queued()
         after = await self._activities.get(activity_id)
         assert after is not None
         return CancelResult(after, result.cancelled, await self._promotions(after, result.promoted))
+
+    def _checked_in(self, activity: Activity, attended_at: datetime) -> InvalidInput:
+        return InvalidInput(
+            "activities.cancel_checked_in",
+            time=attended_at.astimezone(self._tz).strftime("%H:%M %d/%m/%Y"),
+        )
+
+    async def promotions(
+        self, activity_id: int, promoted: Sequence[Registration]
+    ) -> list[Promotion]:
+        """Whom to tell about seats handed on outside ``cancel_registration`` (an erasure
+        releases the erased member's seats in its own transaction): the same message."""
+        activity = await self._activities.get(activity_id) if promoted else None
+        return [] if activity is None else await self._promotions(activity, promoted)
 
     async def _promotions(
         self, activity: Activity, promoted: Sequence[Registration]
@@ -870,7 +885,10 @@ class ActivityService:
             raise NotAllowed()
         if len(content) > IMPORT_BYTES_MAX:
             raise InvalidInput("activities.import_too_big", max=IMPORT_BYTES_MAX // 1_000_000)
-        rows = _read_table(content, filename)
+        # Parsing is CPU work on untrusted bytes: on a worker thread, within the limits above,
+        # so that nobody else's reply waits for it.
+        table = await asyncio.to_thread(read_table, content, filename)
+        rows = iter(table)
         header = next(rows, None)
         if header is None:
             raise InvalidInput("activities.import_empty")
@@ -1039,6 +1057,7 @@ class ActivityService:
         return activity
 
     async def _edited(self, before: Activity, promoted: Sequence[Registration] = ()) -> EditResult:
+        self.notices_queued()
         after = await self._activities.get(before.id)
         assert after is not None
         promotions = await self._promotions(after, promoted)
@@ -1060,9 +1079,10 @@ class ActivityService:
         if deadline <= now < starts_at:
             deadline = starts_at
         self.check_schedule(starts_at, ends_at, deadline)
-        await self._activities.update_details(
+        if not await self._activities.update_details(
             activity_id, now, starts_at=starts_at, ends_at=ends_at, deadline_at=deadline
-        )
+        ):
+            raise InvalidInput("activities.already_cancelled")  # cancelled meanwhile
         self._schedule_changed()
         return await self._edited(before)
 
@@ -1075,7 +1095,10 @@ class ActivityService:
         if field_name not in parsers:
             raise ValueError(f"field {field_name!r} is not editable as text")
         value = parsers[field_name](text)
-        await self._activities.update_details(activity_id, self._clock.now(), **{field_name: value})
+        if not await self._activities.update_details(
+            activity_id, self._clock.now(), **{field_name: value}
+        ):
+            raise InvalidInput("activities.already_cancelled")  # cancelled meanwhile
         return await self._edited(before)
 
     async def edit_capacity(
@@ -1089,18 +1112,36 @@ class ActivityService:
         return await self._edited(before, result.promoted)
 
     async def cancel_activity(self, actor: Actor, activity_id: int) -> EditResult:
+        """Cancel for good; every registrant's notice is written with the cancellation. If it
+        was cancelled meanwhile (another cadre, a second tap), nobody is told twice."""
         before = await self._editable(actor, activity_id)
-        recipients = await self._activities.set_status(
+        change = await self._activities.set_status(
             activity_id, ActivityStatus.CANCELLED, self._clock.now()
         )
+        if not change.changed:
+            raise InvalidInput(
+                "activities.already_cancelled"
+                if change.status is ActivityStatus.CANCELLED
+                else "activities.not_found"
+            )
+        self.notices_queued()
         after = await self._activities.get(activity_id)
         assert after is not None
-        return EditResult(before, after, recipients)
+        return EditResult(before, after, change.recipients)
 
     async def set_registration_open(self, actor: Actor, activity_id: int, open_: bool) -> Activity:
+        """Close or reopen registration. The press names the state it wants, so asking for the
+        state the activity is already in (a double tap, an older card) changes nothing; a
+        cancelled activity is never reopened, even by a press racing the cancellation."""
         await self._editable(actor, activity_id)
         status = ActivityStatus.OPEN if open_ else ActivityStatus.CLOSED
-        await self._activities.set_status(activity_id, status, self._clock.now())
+        change = await self._activities.set_status(activity_id, status, self._clock.now())
+        if not change.changed and change.status is not status:
+            raise InvalidInput(
+                "activities.already_cancelled"
+                if change.status is ActivityStatus.CANCELLED
+                else "activities.not_found"
+            )
         after = await self._activities.get(activity_id)
         assert after is not None
         return after
@@ -1114,89 +1155,6 @@ class ActivityService:
             activity_id, offset=page * REGISTRANTS_PAGE_SIZE, limit=REGISTRANTS_PAGE_SIZE
         )
         return RegistrantPage(activity, registrants, page, pages, total)
-
-    # --- attendance ------------------------------------------------------------------------
-
-    def checkin_window(self, activity: Activity) -> tuple[datetime, datetime]:
-        return activity.starts_at - CHECKIN_OPENS_BEFORE, activity.ends_at
-
-    async def checkin_qr(self, actor: Actor, activity_id: int, bot_username: str) -> CheckinQr:
-        activity = await self.manageable(actor, activity_id)
-        if activity.status is ActivityStatus.CANCELLED:
-            raise InvalidInput("activities.already_cancelled")
-        token = await self._activities.checkin_token(activity_id)
-        if token is None:
-            token = new_checkin_token()
-            await self._activities.set_checkin_token(activity_id, token, self._clock.now())
-        link = f"https://t.me/{bot_username}?start=ci_{token}"
-        buffer = io.BytesIO()
-        segno.make(link, error="m").save(buffer, kind="png", scale=10, border=4)
-        valid_from, valid_until = self.checkin_window(activity)
-        return CheckinQr(buffer.getvalue(), link, valid_from, valid_until)
-
-    async def check_in(self, actor: Actor, token: str) -> CheckinResult:
-        """A member scanned the QR: present if registered, or a walk-in while seats allow."""
-        authorize(actor, Action.USE_MEMBER_FEATURES)
-        member = actor.member
-        assert member is not None
-        activity_id = (
-            await self._activities.activity_id_by_token(token) if _TOKEN.match(token) else None
-        )
-        activity = await self._activities.get(activity_id) if activity_id else None
-        if activity is None:
-            raise InvalidInput("activities.checkin_invalid")
-        if activity.status is ActivityStatus.CANCELLED:
-            raise InvalidInput("activities.refused_cancelled")
-        now = self._clock.now()
-        opens, closes = self.checkin_window(activity)
-        if now < opens:
-            raise InvalidInput(
-                "activities.checkin_too_early",
-                title=activity.title,
-                opens=opens.astimezone(self._tz).strftime("%H:%M %d/%m/%Y"),
-            )
-        if now > closes:
-            raise InvalidInput("activities.checkin_expired", title=activity.title)
-        result = await self._activities.mark_attended(
-            activity.id,
-            member.id,
-            now,
-            by=None,
-            allow_walk_in=self.visible_to(actor, activity),
-        )
-        return self._checkin_result(activity, result)
-
-    def _checkin_result(self, activity: Activity, result: AttendanceResult) -> CheckinResult:
-        hours = result.registration.hours_credited if result.registration else 0.0
-        return CheckinResult(activity, result.outcome, result.registration, self.person_days(hours))
-
-    async def set_attendance(
-        self, actor: Actor, activity_id: int, registration_id: int, present: bool
-    ) -> Registration:
-        """The cadre ticks (or unticks) a confirmed registrant in the list."""
-        activity = await self.manageable(actor, activity_id)
-        registration = await self._activities.registration_by_id(registration_id)
-        if registration is None or registration.activity_id != activity.id:
-            raise InvalidInput("activities.not_registered")
-        if registration.status is not RegistrationStatus.CONFIRMED:
-            raise InvalidInput("activities.attendance_needs_seat")
-        now = self._clock.now()
-        if now < self.checkin_window(activity)[0]:
-            raise InvalidInput(
-                "activities.attendance_too_early",
-                opens=self.checkin_window(activity)[0]
-                .astimezone(self._tz)
-                .strftime("%H:%M %d/%m/%Y"),
-            )
-        if present:
-            await self._activities.mark_attended(
-                activity.id, registration.member_id, now, by=actor.telegram_id, allow_walk_in=False
-            )
-        else:
-            await self._activities.unmark_attended(registration.id, now)
-        updated = await self._activities.registration_by_id(registration_id)
-        assert updated is not None
-        return updated
 
     # --- the day after ---------------------------------------------------------------------
 
@@ -1214,8 +1172,10 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _read_table(content: bytes, filename: str | None) -> Iterator[Sequence[object]]:
-    """Rows of a CSV or XLSX file, header first; anything else is refused."""
+def read_table(content: bytes, filename: str | None) -> list[Sequence[object]]:
+    """Rows of a CSV or XLSX file, header first, each cut to ``IMPORT_COLUMNS_MAX`` cells (a
+    blank row as ``[]``); anything else, or anything past the limits, is refused with the
+    reason (``InvalidInput``). Blocking: run it on a worker thread."""
     name = (filename or "").lower()
     if not content:
         raise InvalidInput("activities.import_empty")
@@ -1226,7 +1186,24 @@ def _read_table(content: bytes, filename: str | None) -> Iterator[Sequence[objec
     raise InvalidInput("activities.import_wrong_type")
 
 
-def _read_csv(content: bytes) -> Iterator[Sequence[object]]:
+def _bounded(rows: Iterable[Sequence[object]]) -> list[Sequence[object]]:
+    """At most ``IMPORT_LINES_MAX`` rows, of which one header and ``IMPORT_ROWS_MAX`` + 1 filled
+    ones (enough to tell that there are too many), stopping as soon as a limit is passed."""
+    table: list[Sequence[object]] = []
+    filled = 0
+    for row in rows:
+        if len(table) == IMPORT_LINES_MAX or filled > IMPORT_ROWS_MAX + 1:
+            raise InvalidInput("activities.import_too_many_rows", max=IMPORT_ROWS_MAX)
+        cells = row[:IMPORT_COLUMNS_MAX]
+        if any(cell is not None and str(cell).strip() for cell in cells):
+            filled += 1
+            table.append(cells)
+        else:
+            table.append([])  # keeps the row numbers people see in their spreadsheet
+    return table
+
+
+def _read_csv(content: bytes) -> list[Sequence[object]]:
     if b"\x00" in content[:4096]:
         raise InvalidInput("activities.import_wrong_type")
     try:
@@ -1235,24 +1212,51 @@ def _read_csv(content: bytes) -> Iterator[Sequence[object]]:
         raise InvalidInput("activities.import_not_utf8") from None
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    try:
+        return _bounded(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error:  # a field past the csv module's limit, a NUL further down…
+        raise InvalidInput("activities.import_wrong_type") from None
 
 
-def _read_xlsx(content: bytes) -> Iterator[Sequence[object]]:
+def _check_archive(content: bytes) -> None:
+    """Refuse a zip whose parts would unpack past the limits, before anything is unpacked. The
+    sizes are the ones the zip declares; zipfile never unpacks more than a part declares
+    (it stops there, and a wrong checksum fails the read), so they bound the real work."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise InvalidInput("activities.import_wrong_type") from None
+    limit = {"max": IMPORT_UNPACKED_MAX // 1_000_000}
+    if len(parts) > IMPORT_PARTS_MAX:
+        raise InvalidInput("activities.import_unpacked_too_big", **limit)
+    if sum(part.file_size for part in parts) > IMPORT_UNPACKED_MAX:
+        raise InvalidInput("activities.import_unpacked_too_big", **limit)
+    for part in parts:
+        if part.file_size > 1_000_000 and part.file_size > IMPORT_RATIO_MAX * part.compress_size:
+            raise InvalidInput("activities.import_unpacked_too_big", **limit)
+
+
+def _read_xlsx(content: bytes) -> list[Sequence[object]]:
     from openpyxl import load_workbook
 
+    _check_archive(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except Exception:  # a hostile or broken file can make the parser raise anything
         raise InvalidInput("activities.import_wrong_type") from None
-    sheet = workbook.active
-    if sheet is None:
-        raise InvalidInput("activities.import_empty")
-
-    def rows() -> Iterator[Sequence[object]]:
-        try:
-            yield from sheet.iter_rows(values_only=True)
-        finally:
-            workbook.close()
-
-    return rows()
+    try:
+        sheet = workbook.active
+        if sheet is None:
+            raise InvalidInput("activities.import_empty")
+        # The declared <dimension> is not trusted: "A1:XFD1048576" would pad every row to
+        # 16,384 cells and add a million blank rows. Rows are read as they are in the file,
+        # only the first columns, and reading stops at the first limit passed.
+        sheet.reset_dimensions()
+        return _bounded(sheet.iter_rows(max_col=IMPORT_COLUMNS_MAX, values_only=True))
+    except InvalidInput:
+        raise
+    except Exception:
+        raise InvalidInput("activities.import_wrong_type") from None
+    finally:
+        workbook.close()

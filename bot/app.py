@@ -30,6 +30,7 @@ from bot.channels.telegram.commands import commands_for
 from bot.config import Config
 from bot.delivery import Courier, DeliverySettings
 from bot.models import Role
+from bot.notices import NoticeSender
 from bot.reminders import ReminderScheduler
 from bot.services import Services
 from bot.webhook import WebhookServer, start_webhook_server
@@ -38,7 +39,13 @@ from handlers.aiohttp_request import AiohttpRequest
 from handlers.broadcasts import TelegramProgress, TelegramTransport
 from handlers.bulk_api import BulkBotApi
 from handlers.lanes import PerPersonUpdateProcessor
+<<<<<<< HEAD
+=======
+from handlers.menus import commands_for
+from handlers.notices import TelegramNoticeTransport
+>>>>>>> main
 from handlers.reminders import TelegramReminderTransport
+from storage.notices import NoticeRepository
 
 log = logging.getLogger(__name__)
 
@@ -159,22 +166,24 @@ async def serve(
 
 @dataclass
 class Outboxes:
-    """The senders that deliver outside a reply: broadcasts and scheduled messages."""
+    """The senders that deliver outside a reply: broadcasts, scheduled messages and notices."""
 
     api: BulkBotApi
     broadcasts: BroadcastSender
     reminders: ReminderScheduler
+    notices: NoticeSender
 
     async def stop(self) -> None:
+        await self.notices.stop()
         await self.reminders.stop()
         await self.broadcasts.stop()
         await self.api.close()
 
 
 async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
-    """Broadcasts and reminders pace themselves through one courier (Telegram's limit is per
-    bot) and send through the bulk API, not PTB's rate-limited Bot, which would cap paid
-    broadcasts at 30/s and hide 429s from them."""
+    """Broadcasts, reminders and notices pace themselves through one courier (Telegram's
+    limit is per bot) and send through the bulk API, not PTB's rate-limited Bot, which would
+    cap paid broadcasts at 30/s and hide 429s from them."""
     config = services.config
     courier = Courier(
         DeliverySettings(
@@ -196,9 +205,10 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     broadcasts = BroadcastSender(
         services.broadcasts.repository,
         TelegramTransport(api, services.catalogue, app.bot.username, paid=config.broadcast.paid),
-        TelegramProgress(app.bot, services.catalogue, language_of),
+        TelegramProgress(app.bot, services.catalogue, language_of, config.bot.tz),
         services.clock,
         courier,
+        actor_of=services.member_service.actor,
     )
     services.broadcasts.sender = broadcasts
     reminders = ReminderScheduler(
@@ -211,9 +221,18 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     )
     services.reminders.scheduler = reminders
     services.activities.schedule_listeners.append(reminders.wake)
+    notices = NoticeSender(
+        NoticeRepository(services.db),
+        TelegramNoticeTransport(api, services.catalogue, config.bot.tz),
+        services.clock,
+        courier,
+    )
+    services.activities.notice_listeners.append(notices.wake)
+    services.privacy.erasure_listeners += [broadcasts.skip_member, reminders.skip_member]
     await broadcasts.start()
     await reminders.start()
-    return Outboxes(api, broadcasts, reminders)
+    await notices.start()  # first pass: whatever was pending when the bot last stopped
+    return Outboxes(api, broadcasts, reminders, notices)
 
 
 def _stop_on_signals() -> asyncio.Event:

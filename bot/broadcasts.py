@@ -13,14 +13,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.access import Actor, NotAllowed
 from bot.clock import Clock
-from bot.delivery import Attempted, Courier, Dispatch, Outcome
+from bot.delivery import Attempted, Courier, Dispatch, Failed, Outcome
 from bot.members import InvalidInput
 from bot.models import (
     Audience,
@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
+# Why the bot cancelled a scheduled broadcast: when it fell due, its author no longer held a
+# role allowing its audience (the role was revoked, or the cadre moved to another unit).
+AUTHOR_NOT_ALLOWED = "author_not_allowed"
 
 
 class Transport(Protocol):
@@ -55,6 +58,10 @@ class ProgressSink(Protocol):
         *,
         final: bool,
     ) -> None: ...
+
+    async def cancelled_by_bot(self, broadcast: Broadcast) -> None:
+        """Tell the author why their scheduled broadcast was cancelled (if they can be told)."""
+        ...
 
 
 # --- composing -------------------------------------------------------------------------------
@@ -176,7 +183,9 @@ class BroadcastService:
         raise NotAllowed()
 
     async def control(self, actor: Actor, broadcast_id: int, action: str) -> Broadcast:
-        """Pause, resume or cancel; refused unless admin or the cadre who sent it."""
+        """Pause, resume or cancel; refused unless admin or the cadre who sent it. Each names
+        the state it leads to, so asking again for the state it is already in (a double tap,
+        an older copy of the progress message) changes nothing and is not an error."""
         broadcast = await self._repository.get(broadcast_id)
         if broadcast is None:
             raise InvalidInput("broadcasts.not_found")
@@ -193,7 +202,12 @@ class BroadcastService:
         if action not in moves:
             raise InvalidInput("broadcasts.not_found")
         target, allowed_from = moves[action]
+        if broadcast.status is target:
+            return broadcast
         if not await self._repository.set_status(broadcast_id, target, now, only_from=allowed_from):
+            current = await self._repository.get(broadcast_id)
+            if current is not None and current.status is target:  # another press won the race
+                return current
             raise InvalidInput("broadcasts.cannot_" + action)
         if self.sender is not None:
             self.sender.wake(broadcast_id)
@@ -222,6 +236,8 @@ class BroadcastSender:
         clock: Clock,
         courier: Courier,
         settings: SenderSettings | None = None,
+        *,
+        actor_of: Callable[[int], Awaitable[Actor]] | None = None,
     ) -> None:
         self._repository = repository
         self._transport = transport
@@ -229,14 +245,23 @@ class BroadcastSender:
         self._clock = clock
         self._courier = courier
         self.settings = settings or SenderSettings()
+        # Who a Telegram id is now (role and unit), to check a scheduled broadcast's author
+        # again when it falls due; the bot always passes it.
+        self._actor_of = actor_of
         self._wake = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._running: dict[int, asyncio.Task[None]] = {}
         self._recheck: set[int] = set()
+        self._erased: set[int] = set()
 
     @property
     def in_flight(self) -> int:
         return self._courier.in_flight
+
+    def skip_member(self, member_id: int) -> None:
+        """A member was erased: their outbox rows are gone, and the recipients already read
+        into memory (a page, the courier's queue) must not be sent either."""
+        self._erased.add(member_id)
 
     def wake(self, broadcast_id: int | None = None) -> None:
         """Look at the database again now (a new, paused, resumed or cancelled broadcast)."""
@@ -281,7 +306,18 @@ class BroadcastSender:
         for broadcast in await self._repository.with_status(BroadcastStatus.SCHEDULED):
             assert broadcast.scheduled_at is not None
             if broadcast.scheduled_at <= now:
-                await self._repository.start_scheduled(broadcast.id, now)
+                if await self._author_still_allowed(broadcast):
+                    await self._repository.start_scheduled(broadcast.id, now)
+                elif await self._repository.cancel_scheduled(broadcast.id, AUTHOR_NOT_ALLOWED, now):
+                    log.warning(
+                        "scheduled broadcast %s cancelled: its author %s may no longer send to "
+                        "its audience",
+                        broadcast.id,
+                        broadcast.created_by,
+                    )
+                    cancelled = await self._repository.get(broadcast.id)
+                    if cancelled is not None:
+                        await self._tell_author(cancelled)
             else:
                 wait = min(wait, (broadcast.scheduled_at - now).total_seconds())
         for broadcast in await self._repository.with_status(BroadcastStatus.SENDING):
@@ -292,6 +328,26 @@ class BroadcastSender:
                 self._running[broadcast.id] = task
                 task.add_done_callback(self._forget_task)
         return max(0.05, min(wait, 60.0))
+
+    async def _author_still_allowed(self, broadcast: Broadcast) -> bool:
+        """The same rule as when it was composed, on the author's role and unit of now."""
+        if self._actor_of is None:
+            return True
+        actor = await self._actor_of(broadcast.created_by)
+        activity_unit = None
+        if broadcast.audience.activity_id is not None:
+            activity_unit = await self._repository.activity_unit(broadcast.audience.activity_id)
+        try:
+            check_audience(actor, broadcast.audience, activity_unit)
+        except NotAllowed:
+            return False
+        return True
+
+    async def _tell_author(self, broadcast: Broadcast) -> None:
+        try:
+            await self._progress.cancelled_by_bot(broadcast)
+        except Exception:
+            log.exception("could not tell the author why broadcast %s was cancelled", broadcast.id)
 
     def _forget_task(self, task: asyncio.Task[None]) -> None:
         self._running = {bid: t for bid, t in self._running.items() if t is not task}
@@ -340,19 +396,24 @@ class BroadcastSender:
             ]
             await self._repository.record(broadcast.id, results, self._clock.now())
 
-        dispatch = Dispatch(
-            self._courier, lambda recipient: self._transport.deliver(broadcast, recipient), record
-        )
+        async def attempt(recipient: Recipient) -> Outcome:
+            if recipient.member_id in self._erased:
+                return Failed("erased", retryable=False)  # its row is gone: nothing is recorded
+            return await self._transport.deliver(broadcast, recipient)
+
+        dispatch = Dispatch(self._courier, attempt, record)
         async with dispatch:
             after = 0
             while page := await self._repository.pending(
                 broadcast.id, after_member_id=after, limit=settings.page_size
             ):
                 for recipient in page:
+                    after = recipient.member_id
+                    if recipient.member_id in self._erased:
+                        continue
                     await dispatch.put(
                         recipient, recipient.telegram_id, attempts=recipient.attempts
                     )
-                    after = recipient.member_id
                     due = time.monotonic() - last_check >= settings.progress_every
                     if due or broadcast.id in self._recheck:
                         self._recheck.discard(broadcast.id)

@@ -1,6 +1,7 @@
 """``nhipcau export …``: the same exports as ``/export`` in the chat, from the command line, run
 with the operator's rights (whoever can read the database file is an administrator already),
-with a progress bar on stderr when it is a terminal."""
+with a progress bar on stderr when it is a terminal. ``-o FILE`` writes exactly FILE (several
+CSV tables as one zip there); without it, the export's own name in the current folder."""
 
 from __future__ import annotations
 
@@ -58,8 +59,8 @@ class ProgressBar:
         self._stream.flush()
 
 
-def _plain(catalogue: Catalogue, language: str, key: str) -> str:
-    return re.sub(r"<[^>]+>", "", catalogue.plain(language, key))
+def _plain(catalogue: Catalogue, language: str, key: str, **params: object) -> str:
+    return re.sub(r"<[^>]+>", "", catalogue.plain(language, key, **params))
 
 
 async def run_export_command(config: Config, args: argparse.Namespace) -> int:
@@ -71,6 +72,10 @@ async def run_export_command(config: Config, args: argparse.Namespace) -> int:
         check_range(date_from, date_to)
     except InvalidInput as exc:
         print(f"nhipcau: {_plain(catalogue, language, exc.key)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.output is not None and args.output.is_dir():
+        message = _plain(catalogue, language, "exports.output_is_folder", path=args.output)
+        print(f"nhipcau: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     db = await Database.open(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
     try:

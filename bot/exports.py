@@ -13,7 +13,9 @@ import contextlib
 import csv
 import enum
 import html
+import io
 import json
+import os
 import re
 import sqlite3
 import zipfile
@@ -26,9 +28,10 @@ from zoneinfo import ZoneInfo
 
 from bot.access import Action, Actor, NotAllowed, authorize
 from bot.clock import Clock
+from bot.figures import person_days, rounded, total_hours
 from bot.i18n import Catalogue
-from bot.members import InvalidInput
-from bot.xlsx_stream import MAX_ROWS, Style, XlsxWorkbook
+from bot.members import InvalidInput, display_phone
+from bot.xlsx_stream import MAX_ROWS, Style, XlsxWorkbook, check_sheet_name
 from storage.exports import ExportRepository, Query, QuestionColumn, RowFilter
 from storage.units import UnitRepository
 
@@ -41,6 +44,7 @@ PICKER_LIMIT = 20
 
 # Datetimes are local wall-clock times (naive); writers use their fields as they are.
 Cell = str | int | float | datetime | None
+CACHE_SIZE = 4096  # values remembered by the per-export memos below
 
 
 class ExportKind(enum.StrEnum):
@@ -76,7 +80,8 @@ SCOPES: dict[ExportKind, tuple[ScopeKind, ...]] = {
 class ColumnType(enum.Enum):
     TEXT = "text"
     INTEGER = "integer"
-    DECIMAL = "decimal"
+    HOURS = "hours"  # volunteer hours: bot.figures' rule, a whole number as an integer
+    PERSON_DAYS = "person_days"  # ngày công: derived from the hours, never summed
     DATETIME = "datetime"
 
 
@@ -139,12 +144,55 @@ class ExportResult:
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+# CSV and formula injection. A spreadsheet reads each CSV field as if it were typed, so a field
+# that starts with = + - @ (or a tab or carriage return before one) becomes a formula, and text
+# such as "-2" a number. OWASP's fix, a leading apostrophe, changes what people read wherever
+# it is not taken as Excel's "this is text" prefix: LibreOffice Calc (7.4, checked) imports
+# "'=1+1" as the four characters ', =, 1, +, 1… and every non-spreadsheet reader keeps it too.
+# A zero-width space before the first character makes the field text just as surely (checked
+# in LibreOffice and Gnumeric) and nobody sees it: the cell reads exactly as the stored text.
+# XLSX needs none of this: a string cell is never evaluated, so it holds exactly the text.
+CSV_TEXT_GUARD = "\u200b"  # ZERO WIDTH SPACE
 
-def neutralise(text: str) -> str:
-    """A spreadsheet must never read a cell as a formula (CSV/formula injection): text that
-    starts like one gets a leading single quote, as OWASP recommends. Numbers are not text
-    and are never touched, so a negative number stays a number."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+def csv_text(text: str) -> str:
+    """Text for a CSV field: as stored, behind an invisible guard when a spreadsheet would
+    take it for a formula. Numbers are not text and are never touched."""
+    return CSV_TEXT_GUARD + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def whole(figure: float) -> int | float:
+    """A rounded figure as a cell: ``3`` rather than ``3.0``."""
+    return int(figure) if figure.is_integer() else figure
+
+
+class Figures:
+    """Hours and ngày công cells of one export, by the one rule (bot.figures): a row's hours
+    rounded, its ngày công derived from its raw hours. The few distinct hours of an export
+    are worked out once each (the rule goes through ``Decimal``); the memo is bounded."""
+
+    def __init__(self, hours_per_day: float) -> None:
+        self._hours_per_day = hours_per_day
+        self._hours: dict[float, int | float] = {}
+        self._days: dict[float, int | float] = {}
+
+    def hours(self, value: float | None) -> int | float:
+        raw = value or 0.0
+        found = self._hours.get(raw)
+        if found is None:
+            if len(self._hours) >= CACHE_SIZE:
+                self._hours.clear()
+            found = self._hours[raw] = whole(rounded(raw))
+        return found
+
+    def days(self, hours: float | None) -> int | float:
+        raw = hours or 0.0
+        found = self._days.get(raw)
+        if found is None:
+            if len(self._days) >= CACHE_SIZE:
+                self._days.clear()
+            found = self._days[raw] = whole(person_days(raw, self._hours_per_day))
+        return found
 
 
 def local_time(text: str | None, tz: ZoneInfo) -> datetime | None:
@@ -152,9 +200,6 @@ def local_time(text: str | None, tz: ZoneInfo) -> datetime | None:
     if not text:
         return None
     return datetime.fromisoformat(text).astimezone(tz)
-
-
-CACHE_SIZE = 4096
 
 
 class LocalTimes:
@@ -255,7 +300,10 @@ class _TableState:
 
 
 class TableSink(Protocol):
-    def start_table(self, plan: TablePlan) -> None: ...
+    # Whether start_table needs each table's number of rows (counted first, in the snapshot).
+    needs_counts: bool
+
+    def start_table(self, plan: TablePlan, rows: int | None) -> None: ...
 
     def write_rows(self, rows: list[list[Cell]]) -> None: ...
 
@@ -277,33 +325,48 @@ class Summary:
 
 # --- XLSX -----------------------------------------------------------------------------------
 
-_STYLES = {ColumnType.DATETIME: Style.DATE, ColumnType.DECIMAL: Style.DECIMAL}
+# Hours and ngày công keep Excel's General format: they are rounded to two decimals already,
+# and General shows 4 as "4" and 2.5 as "2.5" (a fixed "0.00" would show 4 as "4.00").
+_STYLES = {ColumnType.DATETIME: Style.DATE}
 
 
 def _safe_sheet_name(name: str) -> str:
-    cleaned = re.sub(r"[\[\]:*?/\\]", " ", name).strip("'") or "Sheet"
-    return cleaned[:31]
+    cleaned = " ".join(re.sub(r"[\[\]:*?/\\]", " ", name).split()).strip("'") or "Sheet"
+    while len(cleaned.encode("utf-16-le", "surrogatepass")) > 62:  # 31 as Excel counts
+        cleaned = cleaned[:-1].rstrip("'")
+    try:
+        check_sheet_name(cleaned)
+    except ValueError:  # a name Excel keeps for itself ("History")
+        cleaned = f"{cleaned[:27]} (1)"
+    return cleaned
 
 
 class XlsxSink:
     """One sheet per table (split at Excel's row limit), with a bold, frozen header, column
     widths from the first rows and an auto filter; the summary sheet comes first among the
     tabs, while the file opens on the first table. Cells keep their types: numbers, dates
-    (local wall-clock time) and text, neutralised like the CSV."""
+    (local wall-clock time) and text exactly as stored. Each table's rows are counted first
+    (every sheet states its size)."""
+
+    needs_counts = True
 
     def __init__(self, path: Path, *, created: datetime | None = None) -> None:
-        self._book = XlsxWorkbook(
-            path, date_format=DATE_FORMAT, prepare_text=neutralise, created=created
-        )
+        self._book = XlsxWorkbook(path, date_format=DATE_FORMAT, created=created)
         self._plan: TablePlan | None = None
         self._styles: list[Style] = []
         self._sheet_no = 0
         self._in_sheet = False
         self._first = True
+        self._counted = 0  # the current table's rows
+        self._left = 0  # of them, not yet placed on a sheet
+        self._sheet_rows = 0  # announced for the current sheet, header included
 
-    def start_table(self, plan: TablePlan) -> None:
+    def start_table(self, plan: TablePlan, rows: int | None) -> None:
+        if rows is None:
+            raise ValueError("an XLSX table needs its number of rows")
         self._plan = plan
         self._sheet_no = 0
+        self._counted = self._left = rows
         self._styles = [_STYLES.get(c.type, Style.PLAIN) for c in plan.columns]
 
     def _start_sheet(self, sample: list[list[Cell]]) -> None:
@@ -312,10 +375,15 @@ class XlsxSink:
         suffix = f" ({self._sheet_no})" if self._sheet_no > 1 else ""
         name = _safe_sheet_name(self._plan.name[: 31 - len(suffix)] + suffix)
         headers = [c.header for c in self._plan.columns]
+        data = min(self._left, XLSX_MAX_ROWS - 1)
+        self._left -= data
+        note = 1 if self._counted == 0 else 0  # "nothing in this scope", under the header
+        self._sheet_rows = 1 + data + note
         self._book.start_sheet(
             name,
             self._styles,
             column_widths(headers, sample),
+            rows=self._sheet_rows,
             frozen_rows=1,
             active=self._first,
         )
@@ -326,8 +394,10 @@ class XlsxSink:
     def write_rows(self, rows: list[list[Cell]]) -> None:
         while rows:
             if not self._in_sheet:
+                if self._left == 0:
+                    raise RuntimeError("more rows than were counted")
                 self._start_sheet(rows[:WIDTH_SAMPLE])
-            room = XLSX_MAX_ROWS - self._book.rows
+            room = self._sheet_rows - self._book.rows
             if room <= 0:
                 self._finish_sheet(None)
                 continue
@@ -349,13 +419,16 @@ class XlsxSink:
     def close(self, summary: Summary) -> list[Path]:
         bold, plain = Style.BOLD, Style.PLAIN
         book = self._book
+        rows = 2 + len(summary.lines) + 2 + len(summary.tables) + (2 if summary.note else 0)
         book.start_sheet(
-            _safe_sheet_name(summary.labels["sheet"]), [bold, plain], [32, 40], position=0
+            _safe_sheet_name(summary.labels["sheet"]),
+            [bold, plain],
+            [32, 40],
+            rows=rows,
+            position=0,
         )
         book.write_rows([[summary.title], []], [bold])
-        for label, value in summary.lines:
-            style = Style.DECIMAL if isinstance(value, float) else plain
-            book.write_rows([[label, value]], [bold, style])
+        book.write_rows([[label, value] for label, value in summary.lines], [bold, plain])
         book.write_rows([[], [summary.labels["table"], summary.labels["rows"]]], [bold, bold])
         book.write_rows([[name, count] for name, count in summary.tables], [plain, plain])
         if summary.note:
@@ -374,7 +447,7 @@ def _csv_cell(value: Cell) -> str | int | float:
     if value is None:
         return ""
     if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_STARTS) else value
+        return CSV_TEXT_GUARD + value if value.startswith(_FORMULA_STARTS) else value
     if isinstance(value, datetime):
         return value.isoformat(" ", "minutes")[:16]
     return value
@@ -382,20 +455,34 @@ def _csv_cell(value: Cell) -> str | int | float:
 
 class CsvSink:
     """UTF-8 with BOM (so Excel picks the encoding), comma, RFC 4180 quoting via ``csv``.
-    One file per table; several tables travel together in one zip."""
+    One table is one CSV file; several travel together as CSV files in one zip, streamed
+    into it. Either way the result is written at ``path`` itself (under a ``.part`` name
+    until it is complete), and nothing else is left beside it."""
 
-    def __init__(self, path: Path) -> None:
+    needs_counts = False
+
+    def __init__(self, path: Path, *, bundle: bool = False) -> None:
         self._path = path
-        self._files: list[Path] = []
+        self._part = path.with_name(path.name + ".part")
+        self._bundle: zipfile.ZipFile | None = None
+        if bundle:
+            self._bundle = zipfile.ZipFile(self._part, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self._handle: IO[str] | None = None
         self._writer: Any = None
+        self._tables = 0
+        self._done = False
 
-    def start_table(self, plan: TablePlan) -> None:
-        target = self._path.with_name(f"{self._path.stem}_{plan.slug}.csv")
-        self._files.append(target)
-        self._handle = target.open("w", encoding="utf-8-sig", newline="")
+    def start_table(self, plan: TablePlan, rows: int | None) -> None:
+        self._tables += 1
+        if self._bundle is not None:
+            entry = self._bundle.open(f"{self._path.stem}_{plan.slug}.csv", "w")
+            self._handle = io.TextIOWrapper(entry, encoding="utf-8-sig", newline="")
+        elif self._tables > 1:
+            raise RuntimeError("one table per CSV file; several go in a bundle")
+        else:
+            self._handle = self._part.open("w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._handle, lineterminator="\r\n")
-        self._writer.writerow([neutralise(c.header) for c in plan.columns])
+        self._writer.writerow([csv_text(c.header) for c in plan.columns])
 
     def write_rows(self, rows: list[list[Cell]]) -> None:
         cell = _csv_cell
@@ -403,7 +490,7 @@ class CsvSink:
 
     def end_table(self, rows: int, note: str | None) -> None:
         if note is not None:
-            self._writer.writerow([neutralise(note)])
+            self._writer.writerow([csv_text(note)])
         assert self._handle is not None
         self._handle.close()
         self._handle = None
@@ -411,23 +498,25 @@ class CsvSink:
     def close(self, summary: Summary) -> list[Path]:
         if self._handle is not None:
             self._handle.close()
-        if len(self._files) == 1:
-            self._files[0].replace(self._path)
-            return [self._path]
-        archive = self._path.with_suffix(".zip")
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-            for file in self._files:
-                bundle.write(file, file.name)
-                file.unlink()
-        return [archive]
+            self._handle = None
+        if self._bundle is not None:
+            self._bundle.close()
+        os.replace(self._part, self._path)
+        self._done = True
+        return [self._path]
 
     def abort(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-        for file in self._files:
-            file.unlink(missing_ok=True)
-        self._files = []
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(Exception):
+            if self._handle is not None:
+                self._handle.close()
+        with contextlib.suppress(Exception):
+            if self._bundle is not None:
+                self._bundle.close()
+        self._handle = None
+        self._part.unlink(missing_ok=True)
 
 
 # --- packing for Telegram ---------------------------------------------------------------------
@@ -631,10 +720,21 @@ class ExportService:
 
     # --- the tables of each kind -----------------------------------------------------------
 
-    async def plan(self, request: ExportRequest, flt: RowFilter) -> list[TablePlan]:
+    async def plan(
+        self, request: ExportRequest, flt: RowFilter, repo: ExportRepository | None = None
+    ) -> list[TablePlan]:
+        """The tables of an export, reading what they need through ``repo`` (the export's
+        snapshot; the service's repository when not given)."""
+        repo = repo or self._repo
         lang = request.language
         local = LocalTimes(self._tz)
         hpd = self._hours_per_day
+        figures = Figures(hpd)
+        # Rows name units by code; the sheet shows them by name (of retired units too).
+        unit_names = await repo.unit_names()
+
+        def unit(code: str | None) -> str | None:
+            return unit_names.get(code, code) if code else None
 
         def col(key: str, kind: ColumnType = ColumnType.TEXT, total: bool = False) -> Column:
             return Column(self._text(lang, f"exports.col.{key}"), kind, total)
@@ -650,16 +750,17 @@ class ExportService:
         def sheet(key: str) -> tuple[str, str]:
             return self._text(lang, f"exports.sheet.{key}"), self._text(lang, f"exports.file.{key}")
 
-        text, integer, decimal, when = (
+        text, integer, hours, days, when = (
             ColumnType.TEXT,
             ColumnType.INTEGER,
-            ColumnType.DECIMAL,
+            ColumnType.HOURS,
+            ColumnType.PERSON_DAYS,
             ColumnType.DATETIME,
         )
         kind = request.kind
         if kind is ExportKind.REGISTRATIONS:
             status = labels("exports.status", ("confirmed", "waitlisted", "cancelled"))
-            questions = await self._repo.questions(flt)
+            questions = await repo.questions(flt)
             prompts, slots = _question_columns(questions)
             base = [
                 col("registration_id", integer),
@@ -677,8 +778,8 @@ class ExportService:
                 col("waitlist_position", integer),
                 col("registered_at", when),
                 col("attended_at", when),
-                col("hours", decimal, total=True),
-                col("person_days", decimal, total=True),
+                col("hours", hours, total=True),
+                col("person_days", days, total=True),
             ]
             extra = [Column(prompt, text) for prompt in prompts]
             width = len(prompts)
@@ -689,20 +790,20 @@ class ExportService:
                     r[0],
                     r[1],
                     r[2],
-                    r[3],
+                    unit(r[3]),
                     r[4],
                     local(r[5]),
                     person(r[6], r[7]),
                     r[8],
                     r[9],
-                    r[10],
+                    display_phone(r[10]),
                     r[11],
                     status.get(r[12], r[12]),
                     r[13],
                     local(r[14]),
                     local(r[15]),
-                    r[16],
-                    round(r[17], 3),
+                    figures.hours(r[16]),
+                    figures.days(r[16]),
                 ]
                 if width:
                     answers: list[Cell] = [None] * width
@@ -726,7 +827,7 @@ class ExportService:
                 return cells
 
             name, slug = sheet("registrations")
-            query = self._repo.registrations(flt, hpd)
+            query = repo.registrations(flt, hpd)
             return [TablePlan(name, slug, base + extra, query, registration)]
 
         if kind is ExportKind.ATTENDANCE:
@@ -737,7 +838,7 @@ class ExportService:
                 return [
                     r[0],
                     r[1],
-                    r[2],
+                    unit(r[2]),
                     r[3],
                     local(r[4]),
                     person(r[5], r[6]),
@@ -745,12 +846,21 @@ class ExportService:
                     r[8],
                     local(r[9]),
                     methods[method],
-                    r[12],
-                    round(r[13], 3),
+                    figures.hours(r[12]),
+                    figures.days(r[12]),
                 ]
 
             def totals(r: sqlite3.Row) -> list[Cell]:
-                return [r[0], person(r[1], r[2]), r[3], r[4], r[5], r[6], round(r[7], 3)]
+                # The member's raw hours added up, then rounded; ngày công from that total.
+                return [
+                    r[0],
+                    person(r[1], r[2]),
+                    r[3],
+                    r[4],
+                    r[5],
+                    figures.hours(r[6]),
+                    figures.days(r[6]),
+                ]
 
             name, slug = sheet("attendance")
             totals_name, totals_slug = sheet("attendance_totals")
@@ -769,10 +879,10 @@ class ExportService:
                         col("unit_name"),
                         col("attended_at", when),
                         col("method"),
-                        col("hours", decimal, total=True),
-                        col("person_days", decimal, total=True),
+                        col("hours", hours, total=True),
+                        col("person_days", days, total=True),
                     ],
-                    self._repo.attendance(flt, hpd),
+                    repo.attendance(flt, hpd),
                     attendance,
                 ),
                 TablePlan(
@@ -784,10 +894,10 @@ class ExportService:
                         col("unit_code"),
                         col("unit_name"),
                         col("activities_attended", integer),
-                        col("hours", decimal),
-                        col("person_days", decimal),
+                        col("hours", hours),
+                        col("person_days", days),
                     ],
-                    self._repo.attendance_totals(flt, hpd),
+                    repo.attendance_totals(flt, hpd),
                     totals,
                 ),
             ]
@@ -801,14 +911,14 @@ class ExportService:
                     r[2],
                     r[3],
                     r[4],
-                    r[5],
+                    display_phone(r[5]),
                     r[6],
                     r[7],
                     local(r[8]),
                     local(r[9]),
                     r[10],
-                    r[11],
-                    round(r[12], 3),
+                    figures.hours(r[11]),
+                    figures.days(r[11]),
                 ]
 
             name, slug = sheet("members")
@@ -828,10 +938,10 @@ class ExportService:
                         col("consent_at", when),
                         col("joined_at", when),
                         col("activities_attended", integer, total=True),
-                        col("hours", decimal, total=True),
-                        col("person_days", decimal, total=True),
+                        col("hours", hours, total=True),
+                        col("person_days", days, total=True),
                     ],
-                    self._repo.members(flt, hpd),
+                    repo.members(flt, hpd),
                     member,
                 )
             ]
@@ -913,7 +1023,7 @@ class ExportService:
                         col("submitted_at", when),
                         col("decided_at", when),
                     ],
-                    self._repo.initiatives(flt),
+                    repo.initiatives(flt),
                     initiative,
                 ),
                 TablePlan(
@@ -929,7 +1039,7 @@ class ExportService:
                         col("to_status"),
                         col("comment"),
                     ],
-                    self._repo.initiative_history(flt),
+                    repo.initiative_history(flt),
                     history,
                 ),
             ]
@@ -944,7 +1054,7 @@ class ExportService:
                 r[0],
                 local(r[1]),
                 r[2],
-                r[3],
+                unit(r[3]),
                 audiences.get(r[4], r[4]),
                 states.get(r[5], r[5]),
                 local(r[6]),
@@ -967,7 +1077,7 @@ class ExportService:
                     col("broadcast_id", integer),
                     col("created_at", when),
                     col("sender"),
-                    col("unit_code"),
+                    col("unit_name"),
                     col("audience"),
                     col("status"),
                     col("scheduled_at", when),
@@ -980,7 +1090,7 @@ class ExportService:
                     col("pending", integer, total=True),
                     col("text"),
                 ],
-                self._repo.broadcasts(flt),
+                repo.broadcasts(flt),
                 broadcast,
             )
         ]
@@ -997,22 +1107,29 @@ class ExportService:
         upload_limit: int | None = TELEGRAM_UPLOAD_LIMIT,
         progress: Progress | None = None,
     ) -> ExportResult:
-        """Write the export into ``directory`` (or to ``output``); waits for this person's
-        previous export to finish first. Raises NotAllowed or InvalidInput before writing."""
+        """Write the export into ``directory``, or exactly to ``output`` (several CSV tables
+        go there as one zip); waits for this person's previous export to finish first.
+        Raises NotAllowed or InvalidInput before writing.
+
+        Everything is read through one snapshot of the export's own (the plan, the counts,
+        the rows): the rows agree with the counts, and the bot's other reads stay current."""
         flt = await self.check(actor, request.kind, request.scope)
-        async with self._queue.turn(actor.telegram_id, request):
+        async with self._queue.turn(actor.telegram_id, request), self._repo.snapshot() as repo:
             filename = await self.filename(request, flt)
             scope_text = await self.describe_scope(request, flt)
-            tables = await self.plan(request, flt)
+            tables = await self.plan(request, flt, repo)
+            bundle = request.format is ExportFormat.CSV and len(tables) > 1
+            if bundle:
+                filename = Path(filename).with_suffix(".zip").name
             target = output or directory / filename
             target.parent.mkdir(parents=True, exist_ok=True)
             sink: TableSink = (
                 XlsxSink(target, created=self._clock.now())
                 if request.format is ExportFormat.XLSX
-                else CsvSink(target)
+                else CsvSink(target, bundle=bundle)
             )
             try:
-                states = await self._write(sink, tables, request.language, progress)
+                states = await self._write(sink, tables, repo, request.language, progress)
                 summary = self._summary(request, actor, scope_text, states)
                 files = await asyncio.to_thread(sink.close, summary)
             except BaseException:
@@ -1032,20 +1149,31 @@ class ExportService:
             )
 
     async def _write(
-        self, sink: TableSink, tables: list[TablePlan], language: str, progress: Progress | None
+        self,
+        sink: TableSink,
+        tables: list[TablePlan],
+        repo: ExportRepository,
+        language: str,
+        progress: Progress | None,
     ) -> list[_TableState]:
-        total = 0
+        counts: list[int | None] = [None] * len(tables)
+        if progress is not None or sink.needs_counts:
+            counts = [await repo.count(table.query) for table in tables]
+        total = sum(count or 0 for count in counts)
         if progress is not None:
-            for table in tables:
-                total += await self._repo.count(table.query)
             progress(0, total)
         done = 0
         states: list[_TableState] = []
         note = self._text(language, "exports.empty_note")
-        for table in tables:
+        for table, count in zip(tables, counts, strict=True):
             state = _TableState(table)
-            summed = [i for i, c in enumerate(table.columns) if c.total]
-            sink.start_table(table)
+            # Ngày công are derived from the hours total, never added up (bot.figures).
+            summed = [
+                i
+                for i, c in enumerate(table.columns)
+                if c.total and c.type is not ColumnType.PERSON_DAYS
+            ]
+            sink.start_table(table, count)
 
             def write(
                 rows: list[sqlite3.Row], state: _TableState = state, summed: list[int] = summed
@@ -1061,7 +1189,7 @@ class ExportService:
                 sink.write_rows(cells)
                 return len(cells)
 
-            async for written in _pipelined(self._repo.stream(table.query), write):
+            async for written in _pipelined(repo.stream(table.query), write):
                 state.rows += written
                 done += written
                 if progress is not None:
@@ -1086,12 +1214,25 @@ class ExportService:
             (self._text(lang, "exports.summary.generated_by"), by),
         ]
         main = states[0] if states else None
-        if main is not None:
-            for index, value in main.totals.items():
-                label = self._text(
-                    lang, "exports.summary.total", column=main.plan.columns[index].header
-                )
-                lines.append((label, round(value, 3)))
+        if main is not None and main.rows:
+            # Hours credited carry at most two decimals, so a row's hours cell is its raw
+            # value: the total is the raw hours added up, then rounded once.
+            hours = next(
+                (i for i, c in enumerate(main.plan.columns) if c.type is ColumnType.HOURS), None
+            )
+            for index, column in enumerate(main.plan.columns):
+                if not column.total:
+                    continue
+                value: float
+                if column.type is ColumnType.PERSON_DAYS:
+                    raw = main.totals.get(hours, 0.0) if hours is not None else 0.0
+                    value = person_days(raw, self._hours_per_day)
+                elif column.type is ColumnType.HOURS:
+                    value = total_hours([main.totals.get(index, 0.0)])
+                else:
+                    value = main.totals.get(index, 0.0)
+                label = self._text(lang, "exports.summary.total", column=column.header)
+                lines.append((label, whole(value)))
         return Summary(
             title=self._text(lang, "exports.summary.title"),
             lines=lines,

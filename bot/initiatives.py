@@ -600,8 +600,11 @@ class InitiativeService:
         )
         return Page(items, page, pages, total)
 
-    async def toggle_support(self, actor: Actor, initiative_id: int) -> InitiativeCard:
-        """Support, or withdraw one's support when pressed again; one per member."""
+    async def set_support(
+        self, actor: Actor, initiative_id: int, supported: bool
+    ) -> InitiativeCard:
+        """Support (one per member) or withdraw one's support: the press says which, so
+        pressing "support" twice, or on an old copy of the card, still means support."""
         if actor.member is None:
             raise NotAllowed("access.not_member")
         initiative = await self._load(initiative_id)
@@ -609,8 +612,8 @@ class InitiativeService:
             raise InvalidInput("initiatives.not_public")
         if initiative.author_member_id == actor.member.id:
             raise InvalidInput("initiatives.support_own")
-        done = await self._repo.toggle_support(
-            initiative.id, actor.member.id, self._clock.now(), PUBLIC_STATUSES
+        done = await self._repo.set_support(
+            initiative.id, actor.member.id, supported, self._clock.now(), PUBLIC_STATUSES
         )
         if not done:
             raise InvalidInput("initiatives.not_public")

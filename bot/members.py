@@ -1,4 +1,4 @@
-"""Members: onboarding, profile edits, settings, roles and privacy (SPEC 1, 2.1, 2.7).
+"""Members: onboarding, profile edits, settings and roles (SPEC 1, 2.1; privacy: bot.privacy).
 
 Knows nothing of Telegram: it takes plain values and returns plain values, so the Zalo channel
 can reuse it. Validation errors carry a catalogue key for the reply.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +77,20 @@ def clean_phone(text: str) -> str:
     return digits
 
 
+def display_phone(phone: str | None) -> str | None:
+    """A stored phone (``+84…``) as Vietnamese people write it: ``0912 345 678`` for a
+    mobile, ``024 3825 1234`` for a Hà Nội or Hồ Chí Minh City landline, other Vietnamese
+    numbers with their leading 0; a foreign number stays as stored, with its ``+``."""
+    if not phone or not phone.startswith("+84"):
+        return phone
+    national = "0" + phone[3:]
+    if len(national) == 10:
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    if len(national) == 11 and national[:3] in ("024", "028"):
+        return f"{national[:3]} {national[3:7]} {national[7:]}"
+    return national
+
+
 @dataclass(frozen=True, slots=True)
 class UnitPage:
     units: list[Unit]
@@ -92,6 +106,16 @@ class Profile:
     unit: Unit | None
     role: Role
     cadre_unit: Unit | None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantCandidate:
+    """Someone a /grant may mean, shown to the admin before anything is granted."""
+
+    telegram_id: int
+    member: Member | None  # None: a Telegram id that has not onboarded (yet)
+    unit: Unit | None
+    username_at: datetime | None = None  # when the bot learnt the @username typed
 
 
 class MemberService:
@@ -228,28 +252,10 @@ class MemberService:
 
     async def remember_username(self, member: Member, username: str | None) -> None:
         if username != member.username:
-            await self._members.update(member.id, self._clock.now(), username=username)
+            await self._members.set_username(member.id, username, self._clock.now())
 
     async def mark_reachable(self, telegram_id: int, reachable: bool) -> None:
         await self._members.set_reachable(telegram_id, reachable)
-
-    # --- privacy ---------------------------------------------------------------------------
-
-    async def personal_data(self, member: Member) -> dict[str, Any]:
-        """Everything held about the member, as plain JSON-ready values."""
-        profile = await self.profile(member)
-        data = asdict(member)
-        for key, value in list(data.items()):
-            if isinstance(value, datetime):
-                data[key] = value.isoformat()
-        data["unit_name"] = profile.unit.name if profile.unit else None
-        data["role"] = profile.role.value
-        state = await self._conversations.get(member.telegram_id or 0)
-        data["flow_in_progress"] = state.flow if state else None
-        return data
-
-    async def forget(self, member: Member) -> None:
-        await self._members.forget(member.id, self._clock.now())
 
     # --- roles -----------------------------------------------------------------------------
 
@@ -264,6 +270,45 @@ class MemberService:
             if member is not None and member.telegram_id is not None:
                 return member.telegram_id, member
         return None
+
+    async def grant_candidates(self, by: Actor, reference: str) -> list[GrantCandidate]:
+        """Who a /grant's "id or @username" may mean: a Telegram id is one person; a @username
+        is everyone the bot has seen with it, newest first (usernames pass from person to
+        person and the bot only learns it when they write). Nobody: ``roles.person_unknown``."""
+        authorize(by, Action.MANAGE_ROLES)
+        text = reference.strip()
+        found: list[GrantCandidate] = []
+        if re.fullmatch(r"\d{1,15}", text):
+            member = await self._members.by_telegram_id(int(text))
+            found.append(await self._candidate(int(text), member, None))
+        elif re.fullmatch(r"@?[A-Za-z0-9_]{3,32}", text):
+            for holder in await self._members.username_holders(text):
+                assert holder.member.telegram_id is not None
+                found.append(
+                    await self._candidate(
+                        holder.member.telegram_id, holder.member, holder.username_at
+                    )
+                )
+        if not found:
+            raise InvalidInput("roles.person_unknown", person=text[:40])
+        return found
+
+    async def _candidate(
+        self, telegram_id: int, member: Member | None, username_at: datetime | None
+    ) -> GrantCandidate:
+        unit = await self._units.get(member.unit_id) if member and member.unit_id else None
+        return GrantCandidate(telegram_id, member, unit, username_at)
+
+    async def grant_to_member(
+        self, by: Actor, member_id: int, role: Role, unit_id: int | None
+    ) -> tuple[RoleGrant, Member]:
+        """Grant to a member chosen by their internal id: whatever Telegram account they have
+        now, never whoever holds a @username by then."""
+        authorize(by, Action.MANAGE_ROLES)
+        member = await self._members.by_id(member_id)
+        if member is None or member.telegram_id is None or member.deleted_at is not None:
+            raise InvalidInput("roles.person_gone")
+        return await self.grant(by, member.telegram_id, role, unit_id), member
 
     async def grant(
         self, by: Actor, telegram_id: int, role: Role, unit_id: int | None

@@ -99,6 +99,7 @@ class Broadcast:
     total: int
     progress_chat_id: int | None
     progress_message_id: int | None
+    cancel_reason: str | None = None  # set when the bot cancelled it (its author lost the role)
 
 
 @dataclass(frozen=True, slots=True)

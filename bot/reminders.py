@@ -198,7 +198,12 @@ class ReminderScheduler:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
+        self._erased: set[int] = set()
         self.sent = 0
+
+    def skip_member(self, member_id: int) -> None:
+        """A member was erased: messages to them already read into memory are not sent."""
+        self._erased.add(member_id)
 
     def wake(self) -> None:
         """Look again now (an activity was created, moved or cancelled; tests moved the clock)."""
@@ -272,5 +277,8 @@ class ReminderScheduler:
 
         dispatch = Dispatch(self._courier, self._transport.deliver, record)
         async with dispatch:
+            skipped = [m.key for m in messages if m.to.member_id in self._erased]
             for message in messages:
-                await dispatch.put(message, message.to.telegram_id)
+                if message.to.member_id not in self._erased:
+                    await dispatch.put(message, message.to.telegram_id)
+        await self._repository.mark_dropped(skipped)

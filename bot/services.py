@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.activities import ActivityService
+from bot.attendance import AttendanceService
 from bot.broadcasts import BroadcastService
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -13,15 +14,18 @@ from bot.flows import FlowService
 from bot.i18n import Catalogue
 from bot.initiatives import InitiativeService
 from bot.members import MemberService
+from bot.privacy import PrivacyService
 from bot.reminders import ReminderService
 from bot.stats import StatsService
 from storage import Database
 from storage.activities import ActivityRepository
+from storage.attendance import AttendanceRepository
 from storage.broadcasts import BroadcastRepository
 from storage.conversations import ConversationRepository
 from storage.exports import ExportRepository
 from storage.initiatives import InitiativeRepository
 from storage.members import MemberRepository, RoleRepository
+from storage.privacy import PrivacyRepository
 from storage.reminders import ReminderRepository
 from storage.stats import StatsRepository
 from storage.units import UnitRepository
@@ -41,10 +45,12 @@ class Services:
     flows: FlowService
     initiatives: InitiativeService
     activities: ActivityService
+    attendance: AttendanceService
     broadcasts: BroadcastService
     reminders: ReminderService
     exports: ExportService
     stats: StatsService
+    privacy: PrivacyService
 
     @classmethod
     async def open(cls, config: Config, *, clock: Clock | None = None) -> Services:
@@ -58,6 +64,16 @@ class Services:
         conversations = ConversationRepository(db)
         catalogue = Catalogue.load(config.bot.default_language)
         tz, hours_per_day = config.bot.tz, config.bot.hours_per_day
+        activity_repository = ActivityRepository(db)
+        activities = ActivityService(
+            activity_repository,
+            members,
+            units,
+            clock,
+            tz=config.bot.tz,
+            hours_per_day=config.bot.hours_per_day,
+            default_reminders=config.reminders.offsets,
+        )
         return cls(
             config=config,
             clock=clock,
@@ -71,14 +87,9 @@ class Services:
                 members, roles, units, conversations, clock, config.bot.admins
             ),
             flows=FlowService(conversations, clock),
-            activities=ActivityService(
-                ActivityRepository(db),
-                members,
-                units,
-                clock,
-                tz=config.bot.tz,
-                hours_per_day=config.bot.hours_per_day,
-                default_reminders=config.reminders.offsets,
+            activities=activities,
+            attendance=AttendanceService(
+                activities, activity_repository, AttendanceRepository(db), clock
             ),
             broadcasts=BroadcastService(BroadcastRepository(db), clock),
             reminders=ReminderService(
@@ -94,6 +105,12 @@ class Services:
             ),
             stats=StatsService(
                 StatsRepository(db), ExportRepository(db), clock, tz=tz, hours_per_day=hours_per_day
+            ),
+            privacy=PrivacyService(
+                PrivacyRepository(db, activity_repository),
+                activities,
+                clock,
+                hours_per_day=hours_per_day,
             ),
         )
 

@@ -9,6 +9,13 @@ an export needs are few, so they are written here: inline strings, four cell sty
 bold, date, two decimals), a frozen header, column widths and an auto filter. zlib and
 ``crc32`` release the GIL, so deflating on a thread fed through a bounded queue uses the second
 core while the first builds rows, and memory stays flat however long the sheet.
+
+The format leaves some things optional that strict readers need all the same: Gnumeric shows
+a sheet blank and ExcelJS refuses it unless every ``<row>`` and ``<c>`` carries its reference
+(``r="12"``, ``r="B12"``), and readers size a sheet from its ``<dimension>``. So each sheet is
+announced with its number of rows (an export counts them first, in the same read snapshot),
+the dimension is written before the rows, and the workbook refuses to end a sheet whose rows
+do not match.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from html import escape
-from itertools import chain, repeat
+from itertools import chain
 from pathlib import Path
 from typing import IO
 
@@ -33,6 +40,7 @@ from typing import IO
 Cell = str | int | float | datetime | None
 
 MAX_ROWS = 1_048_576  # per sheet, header included
+MAX_COLUMNS = 16_384  # per sheet: A … XFD
 MAX_TEXT = 32_767  # per cell, in UTF-16 code units as Excel counts them
 QUEUE_DEPTH = 2  # chunks waiting for the deflating thread: bounds memory, keeps it busy
 CACHE_LIMIT = 256  # cells remembered per column (an activity's title repeats on every row)
@@ -60,7 +68,12 @@ _NOT_XML = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")  # tab, 
 _XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
 _EDGE = " \t\n\r"
 _EXCEL_EPOCH = date(1899, 12, 30).toordinal()
-_EMPTY = "<c/>"
+# A cell's markup is cut where its row number goes: ``<c r="B`` + ``12`` + ``" t=…>…</c>``.
+# The part after the number ends with the start of the next cell (or the end of the row), so
+# that a row is its opening, then for each cell the row number (one shared string) and the
+# cell's remembered markup: no string is built per cell.
+_EMPTY = '"/>'
+_RESERVED_SHEET_NAMES = frozenset({"history"})  # Excel keeps "History" for tracked changes
 
 
 def _not_xml(match: re.Match[str]) -> str:
@@ -101,7 +114,8 @@ def column_letters(index: int) -> str:
 
 
 class _Column(dict[Cell, str]):
-    """The ``<c>`` elements of one column, a whole chunk's values at a time.
+    """The markup of one column's cells, a whole chunk's values at a time: for each value,
+    what follows the row number in ``<c r="B12" …>…</c>``, up to the start of the next cell.
 
     Most cells repeat (an activity's title, a unit, a start time), so the column is a dict
     from recent values to their markup: ``map`` over its ``__getitem__`` turns a chunk's
@@ -110,13 +124,16 @@ class _Column(dict[Cell, str]):
     same number, text equals only text, and only naive datetimes are kept (an aware one
     equals the same instant in another zone, whose wall-clock time differs)."""
 
-    def __init__(self, style: Style, prepare: Callable[[str], str]) -> None:
-        super().__init__({None: _EMPTY, "": _EMPTY})
+    def __init__(self, style: Style, prepare: Callable[[str], str], after: str) -> None:
+        self._after = after  # the next cell's ``<c r="C`` or the row's end
+        self._empty = _EMPTY + after
+        super().__init__({None: self._empty, "": self._empty})
         self._prepare = prepare
         attr = f' s="{style.value}"' if style else ""
-        self._text_open = f'<c{attr} t="inlineStr"><is><t>'
-        self._kept_open = f'<c{attr} t="inlineStr"><is><t xml:space="preserve">'
-        self._number_open = f"<c{attr}><v>"
+        self._text_open = f'"{attr} t="inlineStr"><is><t>'
+        self._kept_open = f'"{attr} t="inlineStr"><is><t xml:space="preserve">'
+        self._number_open = f'"{attr}><v>'
+        self._close = "</c>" + after
 
     def cells(self, values: Iterable[Cell]) -> list[str]:
         return list(map(self.__getitem__, values))
@@ -124,9 +141,9 @@ class _Column(dict[Cell, str]):
     def _text(self, value: str) -> str:
         text = xml_text(self._prepare(value))
         if not text:
-            return _EMPTY
+            return self._empty
         edge = text[0] in _EDGE or text[-1] in _EDGE
-        return f"{self._kept_open if edge else self._text_open}{text}</t></is></c>"
+        return f"{self._kept_open if edge else self._text_open}{text}</t></is>{self._close}"
 
     def __missing__(self, value: Cell) -> str:
         kind = type(value)
@@ -135,19 +152,20 @@ class _Column(dict[Cell, str]):
             cell = self._text(value)  # type: ignore[arg-type]
             keep = len(value) <= CACHEABLE_TEXT  # type: ignore[arg-type]
         elif kind is int or kind is bool:
-            cell = f"{self._number_open}{int(value)}</v></c>"  # type: ignore[arg-type]
+            cell = f"{self._number_open}{int(value)}</v>{self._close}"  # type: ignore[arg-type]
         elif kind is float:
             finite = math.isfinite(value)  # type: ignore[arg-type]
-            cell = f"{self._number_open}{value!r}</v></c>" if finite else _EMPTY  # no NaN
+            # No NaN or infinity in a spreadsheet: an empty cell.
+            cell = f"{self._number_open}{value!r}</v>{self._close}" if finite else self._empty
         elif isinstance(value, datetime):
-            cell = f'<c s="{Style.DATE.value}"><v>{excel_serial(value)!r}</v></c>'
+            cell = f'" s="{Style.DATE.value}"><v>{excel_serial(value)!r}</v>{self._close}'
             keep = value.tzinfo is None
         else:  # anything unexpected: as text, never kept
             return self._text(str(value))
         if keep:
             if len(self) >= CACHE_LIMIT:
                 self.clear()
-                self[None] = self[""] = _EMPTY
+                self[None] = self[""] = self._empty
             self[value] = cell
         return cell
 
@@ -202,6 +220,7 @@ class _Sheet:
     name: str
     part: int  # xl/worksheets/sheet{part}.xml
     columns: int
+    rows: int  # announced at the start, in its <dimension>
     filter_to_row: int | None = None
 
 
@@ -255,30 +274,36 @@ class XlsxWorkbook:
         styles: Sequence[Style],
         widths: Sequence[float | None] = (),
         *,
+        rows: int,
         frozen_rows: int = 0,
         position: int | None = None,
         active: bool = False,
     ) -> None:
-        """A new sheet, ``styles`` giving each column's format. ``widths`` are in characters;
-        ``position`` puts it elsewhere than last among the tabs; the ``active`` sheet is the
-        one Excel opens on."""
-        if re.search(r"[\[\]:*?/\\]", name) or not 0 < len(name) <= 31 or name[0] == "'":
-            raise ValueError(f"not a valid sheet name: {name!r}")
+        """A new sheet of ``rows`` rows (header included), ``styles`` giving each column's
+        format; no row may be wider. ``widths`` are in characters; ``position`` puts it
+        elsewhere than last among the tabs; the ``active`` sheet is the one Excel opens on."""
+        check_sheet_name(name)
+        if not 0 <= rows <= MAX_ROWS:
+            raise ValueError(f"a sheet holds at most {MAX_ROWS:,} rows")
+        if len(styles) > MAX_COLUMNS:
+            raise ValueError(f"a sheet holds at most {MAX_COLUMNS:,} columns")
         with self._lock:
             self._check_open()
             if self._sheet is not None:
                 raise RuntimeError("end the current sheet first")
             if any(s.name.casefold() == name.casefold() for s in self._sheets):
                 raise ValueError(f"duplicate sheet name: {name!r}")
-            sheet = _Sheet(name, len(self._sheets) + 1, len(styles))
+            sheet = _Sheet(name, len(self._sheets) + 1, len(styles), rows)
             self._sheets.insert(len(self._sheets) if position is None else position, sheet)
             if active:
                 self._active = sheet
             self._sheet, self._styles, self._rows = sheet, tuple(styles), 0
             self._entry = _DeflatingEntry(self._zip, f"xl/worksheets/sheet{sheet.part}.xml")
-            self._put(_XML_DECL + self._sheet_head(widths, frozen_rows, active))
+            self._put(_XML_DECL + self._sheet_head(sheet, widths, frozen_rows, active))
 
-    def _sheet_head(self, widths: Sequence[float | None], frozen_rows: int, active: bool) -> str:
+    def _sheet_head(
+        self, sheet: _Sheet, widths: Sequence[float | None], frozen_rows: int, active: bool
+    ) -> str:
         selected = ' tabSelected="1"' if active else ""
         view = f'<sheetView{selected} workbookViewId="0"/>'
         if frozen_rows:
@@ -293,7 +318,9 @@ class XlsxWorkbook:
             if w is not None
         )
         return (
-            f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheetViews>{view}</sheetViews>'
+            f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
+            f'<dimension ref="{_range(sheet, sheet.rows, absolute=False)}"/>'
+            f"<sheetViews>{view}</sheetViews>"
             '<sheetFormatPr defaultRowHeight="15"/>'
             + (f"<cols>{cols}</cols>" if cols else "")
             + "<sheetData>"
@@ -305,38 +332,56 @@ class XlsxWorkbook:
         """Rows of the current sheet, formatted by the sheet's column styles or ``styles``."""
         with self._lock:
             self._check_open()
-            if self._sheet is None:
+            sheet = self._sheet
+            if sheet is None:
                 raise RuntimeError("no sheet started")
-            if self._rows + len(rows) > MAX_ROWS:
-                raise ValueError(f"a sheet holds at most {MAX_ROWS:,} rows")
+            if self._rows + len(rows) > sheet.rows:
+                raise ValueError(f"the sheet was announced with {sheet.rows:,} rows")
             if rows:
-                self._put(self._rows_xml(rows, self._styles if styles is None else tuple(styles)))
+                if max(map(len, rows)) > sheet.columns:
+                    raise ValueError(f"the sheet was announced with {sheet.columns} columns")
+                styles = self._styles if styles is None else tuple(styles)
+                self._put(self._rows_xml(rows, styles, self._rows + 1))
                 self._rows += len(rows)
 
-    def _rows_xml(self, rows: Sequence[Sequence[Cell]], styles: tuple[Style, ...]) -> str:
+    def _rows_xml(
+        self, rows: Sequence[Sequence[Cell]], styles: tuple[Style, ...], first: int
+    ) -> str:
         # Column by column: each column's cells come out of its own dict in one map(), then
-        # zip() lays them back into rows, so the per-cell work stays in C for repeated
-        # values. Every cell of a row is written (empty ones as <c/>), so cell and row
-        # references, optional in the format, are left out.
+        # zip() lays them back into rows between the row numbers, so the per-cell work stays
+        # in C for repeated values. Every cell of a row is written (empty ones too).
         widths = set(map(len, rows))
         if len(widths) > 1:  # ragged rows (rare): one at a time
-            return "".join(self._rows_xml([row], styles) for row in rows)
+            return "".join(
+                self._rows_xml([row], styles, first + offset) for offset, row in enumerate(rows)
+            )
         width = widths.pop()
+        numbers = list(map(str, range(first, first + len(rows))))
         if width == 0:
-            return "<row/>" * len(rows)
+            return "".join(map('<row r="{}"/>'.format, numbers))
         columns = self._columns(styles, width)
         by_column = zip(*rows, strict=True)
         cells = [column.cells(values) for column, values in zip(columns, by_column, strict=True)]
-        return "".join(chain.from_iterable(zip(repeat("<row>"), *cells, repeat("</row>"))))
+        pieces: list[list[str]] = [cells[0]]
+        for column_cells in cells[1:]:
+            pieces += (numbers, column_cells)
+        opens = map('<row r="{0}"><c r="A{0}'.format, numbers)
+        return "".join(chain.from_iterable(zip(opens, *pieces, strict=True)))
 
     def _columns(self, styles: tuple[Style, ...], width: int) -> list[_Column]:
-        if len(styles) < width:
-            styles += (Style.PLAIN,) * (width - len(styles))
+        styles = (styles + (Style.PLAIN,) * width)[:width]
         columns = self._column_sets.get(styles)
         if columns is None:
-            columns = [_Column(style, self._prepare) for style in styles]
+            columns = [
+                _Column(
+                    style,
+                    self._prepare,
+                    f'<c r="{column_letters(index + 1)}' if index + 1 < width else "</row>",
+                )
+                for index, style in enumerate(styles)
+            ]
             self._column_sets[styles] = columns
-        return columns[:width]
+        return columns
 
     def end_sheet(self, *, filter_to_row: int | None = None) -> None:
         """Finish the current sheet; ``filter_to_row`` (1-based, header included) puts an
@@ -346,6 +391,8 @@ class XlsxWorkbook:
             sheet, entry = self._sheet, self._entry
             if sheet is None or entry is None:
                 raise RuntimeError("no sheet started")
+            if self._rows != sheet.rows:
+                raise RuntimeError(f"{self._rows:,} rows written, {sheet.rows:,} announced")
             tail = "</sheetData>"
             if filter_to_row is not None and sheet.columns:
                 sheet.filter_to_row = filter_to_row
@@ -528,11 +575,27 @@ def _excel_width(characters: float) -> float:
     return (pixels * 256 // 7) / 256
 
 
+def check_sheet_name(name: str) -> None:
+    """ValueError unless Excel accepts ``name`` for a sheet: 1 to 31 characters (UTF-16, as
+    Excel counts), none of ``[]:*?/\\``, not starting or ending with a quote, not "History"."""
+    length = len(name.encode("utf-16-le", "surrogatepass")) // 2
+    if (
+        not 0 < length <= 31
+        or re.search(r"[\[\]:*?/\\]", name)
+        or name[0] == "'"
+        or name[-1] == "'"
+        or name.casefold() in _RESERVED_SHEET_NAMES
+    ):
+        raise ValueError(f"not a valid sheet name: {name!r}")
+
+
 def _quoted(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
 def _range(sheet: _Sheet, last_row: int | None, *, absolute: bool) -> str:
-    last = column_letters(sheet.columns - 1)
+    last = column_letters(max(sheet.columns, 1) - 1)
     row = max(last_row or 1, 1)
+    if not absolute and last == "A" and row == 1:
+        return "A1"  # one cell, as Excel writes the dimension of an empty sheet
     return f"$A$1:${last}${row}" if absolute else f"A1:{last}{row}"

@@ -9,6 +9,7 @@ from telegram.ext import Application, MessageHandler, filters
 from handlers import (
     activities,
     admin,
+    attendance,
     broadcasts,
     common,
     exports,
@@ -37,6 +38,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> router.
     broadcasts.register(app, routes)
     reminders.register(app)
     activities.register(app, routes)
+    attendance.register(app, routes)
     initiatives.register(app, routes)
     exports.register(app, routes)
     private = filters.ChatType.PRIVATE

@@ -1,9 +1,9 @@
 """Volunteer activities (SPEC 2.2): browse and register (with questions), my registrations and
-calendar file, check-in deep links; for cadres and admins: create (guided or imported), edit,
-cancel, registrant list with attendance ticks, check-in QR, and the day-after thank-you job.
+calendar file; for cadres and admins: create (guided or imported), edit, cancel, and the
+registrant list with its attendance buttons (handled in ``handlers.attendance``, with check-in).
 
-Buttons: ``act:`` member actions, ``acm:`` management, ``acn:`` the creation flow. Each press
-re-checks role, unit and state through ``ActivityService``.
+Buttons: ``act:`` member actions, ``acm:`` management, ``acn:`` the creation flow, ``att:``
+attendance. Each press re-checks role, unit and state through the services.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from bot.activities import (
     ActivityDraft,
     ActivityKind,
     ActivityStatus,
-    AttendanceOutcome,
     Audience,
     EditResult,
     Promotion,
@@ -54,6 +53,7 @@ from bot.i18n import Raw
 from bot.members import InvalidInput
 from handlers import callbacks
 from handlers.context import BotContext
+from handlers.notices import when_text
 from handlers.router import Router
 from handlers.ui import answer, ask_to_confirm, edit_or_send, inline, page_row, say
 
@@ -123,22 +123,9 @@ def _local(context: BotContext, moment: datetime) -> str:
 
 
 def _when(context: BotContext, language: str, activity: Activity) -> str:
-    tz = context.services.config.bot.tz
-    start, end = activity.starts_at.astimezone(tz), activity.ends_at.astimezone(tz)
-    catalogue = context.services.catalogue
-    if start.date() == end.date():
-        return catalogue.plain(
-            language,
-            "activities.when_same_day",
-            start=start.strftime("%H:%M"),
-            end=end.strftime("%H:%M"),
-            date=start.strftime("%d/%m/%Y"),
-        )
-    return catalogue.plain(
-        language,
-        "activities.when_days",
-        start=start.strftime("%H:%M %d/%m/%Y"),
-        end=end.strftime("%H:%M %d/%m/%Y"),
+    services = context.services
+    return when_text(
+        services.catalogue, services.config.bot.tz, language, activity.starts_at, activity.ends_at
     )
 
 
@@ -389,7 +376,8 @@ async def _card_buttons(
 ) -> InlineKeyboardMarkup:
     activity_id = card.activity.id
     rows: list[list[tuple[str, str]]] = []
-    if card.registered:
+    checked_in = card.registration is not None and card.registration.attended_at is not None
+    if card.registered and not checked_in:
         rows.append(
             [
                 (
@@ -637,8 +625,16 @@ async def _ask_cancel(update: Update, context: BotContext, activity_id: int) -> 
         card = await context.services.activities.card(actor, activity_id)
     except InvalidInput:
         card = None
-    if card is None or not card.registered:
+    if card is None or not card.registered or card.registration is None:
         await _refuse(update, context, "activities.not_registered")
+        return
+    if card.registration.attended_at is not None:
+        await _refuse(
+            update,
+            context,
+            "activities.cancel_checked_in",
+            time=_local(context, card.registration.attended_at),
+        )
         return
     await answer(update, context)
     await ask_to_confirm(
@@ -668,28 +664,10 @@ async def _cancel(update: Update, context: BotContext, activity_id: int) -> None
 
 
 async def tell_promoted(context: BotContext, promotions: Sequence[Promotion]) -> None:
-    catalogue = context.services.catalogue
-    for promotion in promotions:
-        language = promotion.recipient.language
-        activity = promotion.activity
-        text = catalogue.text(
-            language,
-            "activities.promoted",
-            title=activity.title,
-            when=_when(context, language, activity),
-            place=activity.place,
-        )
-        markup = inline(
-            [
-                [
-                    (
-                        catalogue.plain(language, "activities.button_cancel"),
-                        callbacks.pack("act", "can", activity.id),
-                    )
-                ]
-            ]
-        )
-        await _send_to(context, promotion.recipient.telegram_id, text, markup)
+    """The promoted hear the good news through the notice outbox: their notices were written
+    with the promotion itself (restart-safe, at the shared pace); this only says "look now"."""
+    if promotions:
+        context.services.activities.notices_queued()
 
 
 # --- my registrations -------------------------------------------------------------------------
@@ -716,18 +694,21 @@ async def show_my_registrations(update: Update, context: BotContext) -> None:
                 status=Raw(_my_status(context, language, registration)),
             )
         )
-        rows.append(
-            [
+        row = [
+            (
+                await context.label(update, "activities.button_details", number=number),
+                callbacks.pack("act", "v", activity.id),
+            )
+        ]
+        if registration.attended_at is None:  # once present, there is nothing to cancel
+            row.insert(
+                0,
                 (
                     await context.label(update, "activities.button_cancel_short", number=number),
                     callbacks.pack("act", "can", activity.id),
                 ),
-                (
-                    await context.label(update, "activities.button_details", number=number),
-                    callbacks.pack("act", "v", activity.id),
-                ),
-            ]
-        )
+            )
+        rows.append(row)
     past: list[str] = []
     for registration, activity in mine.past:
         if registration.attended_at is not None:
@@ -895,48 +876,6 @@ async def open_from_link(update: Update, context: BotContext, argument: str) -> 
         await say(update, context, "activities.not_found")
         return
     await show_card(update, context, int(argument))
-
-
-async def check_in_from_link(update: Update, context: BotContext, token: str) -> None:
-    """``/start ci_<token>``: the member scanned the check-in QR code."""
-    actor = await _member(update, context)
-    if actor is None:
-        return
-    try:
-        result = await context.services.activities.check_in(actor, token)
-    except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
-        return
-    language = await context.language(update)
-    activity = result.activity
-    registration = result.registration
-    if result.outcome in (AttendanceOutcome.ATTENDED, AttendanceOutcome.WALK_IN):
-        assert registration is not None
-        key = (
-            "activities.checked_in"
-            if result.outcome is AttendanceOutcome.ATTENDED
-            else "activities.checked_in_walk_in"
-        )
-        await say(
-            update,
-            context,
-            key,
-            title=activity.title,
-            credit=hours_text(context, language, registration.hours_credited),
-        )
-    elif result.outcome is AttendanceOutcome.ALREADY:
-        assert registration is not None and registration.attended_at is not None
-        await say(
-            update,
-            context,
-            "activities.checkin_already",
-            title=activity.title,
-            time=_local(context, registration.attended_at),
-        )
-    elif result.outcome is AttendanceOutcome.FULL:
-        await say(update, context, "activities.checkin_full", title=activity.title)
-    else:
-        await say(update, context, "activities.checkin_not_open", title=activity.title)
 
 
 # --- creating: the guided flow ----------------------------------------------------------------
@@ -1755,7 +1694,7 @@ async def _show_manage(
             ),
             (
                 await context.label(update, "activities.button_qr"),
-                callbacks.pack("acm", "qr", activity_id),
+                callbacks.pack("att", "qr", activity_id),
             ),
         ]
     ]
@@ -1815,12 +1754,16 @@ async def _show_manage(
         await say(update, context, key, reply_markup=inline(rows), **params)
 
 
-async def _show_registrants(
+async def show_registrants(
     update: Update, context: BotContext, activity_id: int, page: int, *, edit: bool
 ) -> None:
+    """The registrant list: each confirmed registrant's attendance and a button that sets the
+    state its label names (so a double tap or an old copy can never flip it back), then the
+    walk-ins waiting for a cadre."""
     actor = await context.actor(update)
     try:
         result = await context.services.activities.registrants(actor, activity_id, page)
+        walk_ins, waiting = await context.services.attendance.pending_walk_ins(actor, activity_id)
     except (InvalidInput, NotAllowed) as exc:
         await _refuse(update, context, exc.key if isinstance(exc, InvalidInput) else exc.reason)
         return
@@ -1836,20 +1779,23 @@ async def _show_registrants(
             mark = catalogue.plain(
                 language, "activities.reg_waitlisted", position=registration.waitlist_position
             )
-        elif registration.attended_at is not None:
-            mark = catalogue.plain(language, "activities.reg_attended")
-            ticks.append(
-                (
-                    f"✅ {number}",
-                    callbacks.pack("acm", "at", activity_id, registration.id, result.page),
-                )
-            )
         else:
-            mark = catalogue.plain(language, "activities.reg_confirmed")
+            target, label = "p", "attendance.button_present"
+            if registration.attended_at is not None:
+                mark = catalogue.plain(
+                    language,
+                    "activities.reg_attended",
+                    time=_local(context, registration.attended_at),
+                )
+                target, label = "a", "attendance.button_absent"
+            elif registration.marked_absent:
+                mark = catalogue.plain(language, "activities.reg_absent")
+            else:
+                mark = catalogue.plain(language, "activities.reg_confirmed")
             ticks.append(
                 (
-                    f"☐ {number}",
-                    callbacks.pack("acm", "at", activity_id, registration.id, result.page),
+                    await context.label(update, label, number=number),
+                    callbacks.pack("att", target, activity_id, registration.id, result.page),
                 )
             )
         answers = _short(
@@ -1865,7 +1811,38 @@ async def _show_registrants(
                 answers=f" — {answers}" if answers else "",
             )
         )
-    rows = [ticks[i : i + 5] for i in range(0, len(ticks), 5)]
+    rows = [ticks[i : i + 2] for i in range(0, len(ticks), 2)]
+    walk_in_lines: list[str] = []
+    for letter, request in zip("ABCDEFGHIJ", walk_ins, strict=False):
+        walk_in_lines.append(
+            catalogue.text(
+                language,
+                "attendance.walk_in_line",
+                letter=letter,
+                name=request.full_name or "—",
+                time=_local(context, request.requested_at),
+            )
+        )
+        rows.append(
+            [
+                (
+                    await context.label(update, "attendance.button_walk_in_yes", letter=letter),
+                    callbacks.pack("att", "wy", activity_id, request.member_id, result.page),
+                ),
+                (
+                    await context.label(update, "attendance.button_walk_in_no", letter=letter),
+                    callbacks.pack("att", "wn", activity_id, request.member_id, result.page),
+                ),
+            ]
+        )
+    if waiting > len(walk_in_lines):
+        more = waiting - len(walk_in_lines)
+        walk_in_lines.append(catalogue.text(language, "attendance.walk_ins_more", count=more))
+    walk_in_text = ""
+    if walk_in_lines:
+        walk_in_text = catalogue.text(
+            language, "attendance.walk_ins", count=waiting, lines=Raw("\n".join(walk_in_lines))
+        )
     nav = await page_row(
         update,
         context,
@@ -1889,6 +1866,7 @@ async def _show_registrants(
         "total": result.total,
         "attended": result.activity.attended,
         "lines": Raw("\n".join(lines)),
+        "walk_ins": Raw(walk_in_text),
         "page": result.page + 1,
         "pages": result.pages,
     }
@@ -1896,58 +1874,6 @@ async def _show_registrants(
         await edit_or_send(update, context, key, reply_markup=inline(rows), **params)
     else:
         await say(update, context, key, reply_markup=inline(rows), **params)
-
-
-async def _toggle_attendance(
-    update: Update, context: BotContext, activity_id: int, registration_id: int, page: int
-) -> None:
-    actor = await context.actor(update)
-    service = context.services.activities
-    try:
-        activity = await service.manageable(actor, activity_id)
-        current = [
-            r.registration
-            for r in (await service.registrants(actor, activity.id, page)).registrants
-            if r.registration.id == registration_id
-        ]
-        present = not (current and current[0].attended_at is not None)
-        await service.set_attendance(actor, activity_id, registration_id, present)
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
-        return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
-        return
-    await _show_registrants(update, context, activity_id, page, edit=True)
-
-
-async def _send_qr(update: Update, context: BotContext, activity_id: int) -> None:
-    actor = await context.actor(update)
-    chat = update.effective_chat
-    if chat is None:
-        return
-    try:
-        qr = await context.services.activities.checkin_qr(actor, activity_id, context.bot.username)
-        activity = await context.services.activities.manageable(actor, activity_id)
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
-        return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
-        return
-    await answer(update, context)
-    await context.bot.send_photo(
-        chat.id,
-        InputFile(qr.png, filename="diem-danh.png"),
-        caption=await context.text(
-            update,
-            "activities.qr_caption",
-            title=activity.title,
-            start=_local(context, qr.valid_from),
-            end=_local(context, qr.valid_until),
-            link=qr.link,
-        ),
-    )
 
 
 async def _start_edit(update: Update, context: BotContext, activity_id: int, field: str) -> None:
@@ -2022,44 +1948,10 @@ def _required_capacity(text: str) -> int:
 
 
 async def _tell_changes(context: BotContext, result: EditResult) -> None:
-    """Registrants hear what changed, each in their language; the promoted hear the good news."""
-    before, after = result.before, result.after
-    catalogue = context.services.catalogue
-    await tell_promoted(context, result.promoted)
-
-    async def deliver() -> None:
-        for recipient in result.recipients:
-            language = recipient.language
-            changes: list[str] = []
-            if (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at):
-                changes.append(
-                    catalogue.text(
-                        language,
-                        "activities.change_time",
-                        old=_when(context, language, before),
-                        new=_when(context, language, after),
-                    )
-                )
-            if before.place != after.place:
-                changes.append(
-                    catalogue.text(
-                        language, "activities.change_place", old=before.place, new=after.place
-                    )
-                )
-            if before.description != after.description:
-                changes.append(catalogue.text(language, "activities.change_description"))
-            if not changes:
-                continue
-            text = catalogue.text(
-                language,
-                "activities.changed_notice",
-                title=after.title,
-                changes=Raw("\n".join(changes)),
-            )
-            await _send_to(context, recipient.telegram_id, text)
-
-    # Many registrants would hold up everyone else's updates; deliver in the background.
-    context.application.create_task(deliver(), name=f"activity-{after.id}-changes")
+    """Registrants hear what changed, each in their language, and the promoted the good news:
+    the notices were written with the change (storage.notices) and go out through the notice
+    outbox, restart-safe and at the pace shared with broadcasts; this only says "look now"."""
+    context.services.activities.notices_queued()
 
 
 async def _ask_cancel_activity(update: Update, context: BotContext, activity_id: int) -> None:
@@ -2099,28 +1991,19 @@ async def _cancel_activity(update: Update, context: BotContext, activity_id: int
         title=result.after.title,
         count=len(result.recipients),
     )
-    catalogue = context.services.catalogue
-
-    async def deliver() -> None:
-        for recipient in result.recipients:
-            language = recipient.language
-            text = catalogue.text(
-                language,
-                "activities.cancelled_notice",
-                title=result.after.title,
-                when=_when(context, language, result.after),
-            )
-            await _send_to(context, recipient.telegram_id, text)
-
-    context.application.create_task(deliver(), name=f"activity-{activity_id}-cancelled")
+    # Each registrant's notice was written with the cancellation; the notice outbox sends them.
+    await _tell_changes(context, result)
 
 
 async def _set_open(update: Update, context: BotContext, activity_id: int, open_: bool) -> None:
+    """The button names the state it sets ("cl" closes, "op" reopens), so a double tap or an
+    older card sets it again; a refusal (cancelled meanwhile) redraws the card as it is now."""
     actor = await context.actor(update)
     try:
         await context.services.activities.set_registration_open(actor, activity_id, open_)
     except InvalidInput as exc:
         await _refuse(update, context, exc.key, **exc.params)
+        await _show_manage(update, context, activity_id, edit=True)
         return
     except NotAllowed as exc:
         await _refuse(update, context, exc.reason)
@@ -2148,14 +2031,8 @@ async def on_manage_callback(update: Update, context: BotContext) -> None:
         await answer(update, context, "common.button_expired")
     elif action == "m" and len(parsed.args) == 1:
         await _show_manage(update, context, first, edit=False)
-    elif action == "qr" and len(parsed.args) == 1:
-        await _send_qr(update, context, first)
     elif action == "rl" and len(parsed.args) == 2:
-        await _show_registrants(update, context, first, parsed.int_arg(1) or 0, edit=True)
-    elif action == "at" and len(parsed.args) == 3 and parsed.int_arg(1) is not None:
-        await _toggle_attendance(
-            update, context, first, parsed.int_arg(1) or 0, parsed.int_arg(2) or 0
-        )
+        await show_registrants(update, context, first, parsed.int_arg(1) or 0, edit=True)
     elif (
         action == "ed"
         and len(parsed.args) == 2
@@ -2184,7 +2061,6 @@ def register(app: Application, router: Router) -> None:  # type: ignore[type-arg
     router.menu["menu.activities"] = show_activities
     router.menu["menu.my_registrations"] = show_my_registrations
     router.deep_links["act_"] = open_from_link
-    router.deep_links["ci_"] = check_in_from_link
     router.text_steps[(FLOW_REG, "answer")] = on_answer_text
     for step in (
         *NEW_STEPS,

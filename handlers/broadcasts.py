@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 from telegram.warnings import PTBUserWarning
 
@@ -114,10 +114,34 @@ class TelegramTransport:
 class TelegramProgress:
     """Edits the sender's progress message; sends a final report when a broadcast ends."""
 
-    def __init__(self, bot: Bot, catalogue: Catalogue, language_of: Any) -> None:
+    def __init__(
+        self, bot: Bot, catalogue: Catalogue, language_of: Any, tz: Any | None = None
+    ) -> None:
         self._bot = bot
         self._catalogue = catalogue
         self._language_of = language_of
+        self._tz = tz
+
+    async def cancelled_by_bot(self, broadcast: Broadcast) -> None:
+        """The author hears why their scheduled broadcast did not go out (if they can be
+        reached: a blocked bot or an unknown chat is only logged)."""
+        chat_id = broadcast.progress_chat_id or broadcast.created_by
+        language = await self._language_of(broadcast.created_by)
+        scheduled = broadcast.scheduled_at
+        shown = scheduled.astimezone(self._tz) if scheduled and self._tz else scheduled
+        try:
+            await self._bot.send_message(
+                chat_id,
+                self._catalogue.text(
+                    language,
+                    "broadcasts.cancelled_author_not_allowed",
+                    id=broadcast.id,
+                    time=shown.strftime(DATE_FORMAT) if shown else "",
+                ),
+                parse_mode=ParseMode.HTML,
+            )
+        except TelegramError as exc:
+            log.info("could not tell a broadcast's author why it was cancelled: %s", exc)
 
     async def progress(
         self, broadcast: Broadcast, counts: DeliveryCounts, eta: float | None, *, final: bool
@@ -170,7 +194,10 @@ def progress_text(
     *,
     final: bool,
 ) -> str:
-    status = catalogue.plain(language, f"broadcasts.status.{broadcast.status.value}")
+    state = broadcast.status.value
+    if broadcast.status is BroadcastStatus.CANCELLED and broadcast.cancel_reason:
+        state = f"cancelled_{broadcast.cancel_reason}"  # the bot cancelled it: say why
+    status = catalogue.plain(language, f"broadcasts.status.{state}")
     return catalogue.text(
         language,
         "broadcasts.progress",
@@ -351,8 +378,15 @@ async def _show_unit_choice(
     units = await context.services.units.all()
     pages = max(1, -(-len(units) // UNITS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
+    # Each unit's button says whether it adds (1) or removes (0) the unit, as its tick shows:
+    # a double tap or an older copy of this list cannot flip a choice back.
     rows = [
-        [(("✓ " if u.id in chosen else "") + u.name, callbacks.pack("bc", "unit", u.id, page))]
+        [
+            (
+                ("✓ " if u.id in chosen else "") + u.name,
+                callbacks.pack("bc", "unit", u.id, page, 0 if u.id in chosen else 1),
+            )
+        ]
         for u in units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
     ]
     nav = await page_row(update, context, page, pages, lambda n: callbacks.pack("bc", "upage", n))
@@ -506,33 +540,7 @@ async def on_callback(update: Update, context: BotContext) -> None:
         return
     services = context.services
     if parsed.action in ("pause", "resume", "cancel"):
-        broadcast_id = parsed.int_arg()
-        try:
-            if broadcast_id is None:
-                raise InvalidInput("broadcasts.not_found")
-            broadcast = await services.broadcasts.control(actor, broadcast_id, parsed.action)
-        except NotAllowed as exc:
-            await answer(update, context, exc.reason, alert=True)
-            return
-        except InvalidInput as exc:
-            await answer(update, context, exc.key, alert=True)
-            return
-        done_key = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[parsed.action]
-        await answer(update, context, f"broadcasts.{done_key}")
-        counts = await services.broadcasts.counts(broadcast.id)
-        language = await context.language(update)
-        query = update.callback_query
-        if query is not None and isinstance(query.message, Message):
-            try:
-                await query.message.edit_text(
-                    progress_text(
-                        services.catalogue, language, broadcast, counts, None, final=False
-                    ),
-                    reply_markup=control_markup(services.catalogue, language, broadcast),
-                )
-            except BadRequest as exc:
-                if "not modified" not in exc.message:
-                    raise
+        await _control(update, context, actor, parsed)
         return
     state = await services.flows.get(user.id)
     if state is None or state.flow != FLOW:
@@ -577,7 +585,11 @@ async def on_callback(update: Update, context: BotContext) -> None:
             if unit_id is None or await services.units.get(unit_id) is None:
                 return
             chosen = set(state.data.get("units", []))
-            chosen ^= {unit_id}
+            if parsed.arg(2) == "1":
+                chosen.add(unit_id)
+            elif parsed.arg(2) == "0":
+                chosen.discard(unit_id)
+            # (a button without that argument, drawn before, only redraws the list)
             state = await services.flows.move(user.id, state, "units", units=sorted(chosen))
         await _show_unit_choice(update, context, state, page)
     elif parsed.action == "udone" and state.step == "units":
@@ -625,6 +637,44 @@ async def on_callback(update: Update, context: BotContext) -> None:
         await edit_or_send(update, context, "broadcasts.discarded")
     else:
         await say(update, context, "common.button_expired")
+
+
+async def _control(
+    update: Update, context: BotContext, actor: Actor, parsed: callbacks.Callback
+) -> None:
+    """Pause, resume or cancel from the progress message, which is then redrawn from the
+    broadcast's current state: a refused press (an old copy, another admin was faster) leaves
+    it showing only the buttons that still apply."""
+    services = context.services
+    broadcast_id = parsed.int_arg()
+    try:
+        if broadcast_id is None:
+            raise InvalidInput("broadcasts.not_found")
+        broadcast = await services.broadcasts.control(actor, broadcast_id, parsed.action)
+    except NotAllowed as exc:
+        await answer(update, context, exc.reason, alert=True)
+        return
+    except InvalidInput as exc:
+        await answer(update, context, exc.key, alert=True)
+        current = await services.broadcasts.get(broadcast_id) if broadcast_id else None
+        if current is None:
+            return
+        broadcast = current
+    else:
+        done_key = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[parsed.action]
+        await answer(update, context, f"broadcasts.{done_key}")
+    counts = await services.broadcasts.counts(broadcast.id)
+    language = await context.language(update)
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(
+                progress_text(services.catalogue, language, broadcast, counts, None, final=False),
+                reply_markup=control_markup(services.catalogue, language, broadcast),
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
 
 
 async def list_broadcasts(update: Update, context: BotContext) -> None:

@@ -1,9 +1,10 @@
 """Callback data: ``<namespace>:<action>[:<arg>…]``, at most 64 bytes, parsed in one place.
 
 The namespace names the journey (``ob`` onboarding, ``un`` unit picker, ``pf`` profile, ``st``
-settings, ``pv`` privacy); a new incompatible format gets a new namespace, so old buttons in
-chats fail cleanly as "expired" instead of being misread. Nothing parsed here is trusted:
-handlers re-check role, unit and state on every press.
+settings, ``pv`` privacy, ``rg`` a /grant confirmation); a new incompatible format gets a new
+namespace (or a new number of arguments, refused the same way), so old buttons in chats fail
+cleanly as "expired" instead of being misread. Nothing parsed here is trusted: handlers
+re-check role, unit and state on every press.
 """
 
 from __future__ import annotations

@@ -855,9 +855,17 @@ async def _card_buttons(
         and Party.AUTHOR not in parties
         and actor.member is not None
     ):
+        # The button says what it does (support, or take the support back) and its data says
+        # the same: a second tap or an older copy of this card cannot do the opposite.
         key = "initiatives.unsupport" if card.supported_by_viewer else "initiatives.support"
+        wanted = 0 if card.supported_by_viewer else 1
         rows.append(
-            [(await context.label(update, key, count=card.supports), _cb("sup", initiative.id))]
+            [
+                (
+                    await context.label(update, key, count=card.supports),
+                    _cb("sup", initiative.id, wanted),
+                )
+            ]
         )
     extra: list[tuple[str, str]] = [
         (await context.label(update, "initiatives.full_text"), _cb("full", initiative.id))
@@ -1117,19 +1125,21 @@ async def show_browse(
         await say(update, context, key, reply_markup=inline(rows), **params)
 
 
-async def toggle_support(update: Update, context: BotContext, initiative_id: int) -> None:
+async def set_support(
+    update: Update, context: BotContext, initiative_id: int, supported: bool
+) -> None:
     actor = await _member_actor(update, context)
     if actor is None:
         return
     try:
-        card = await context.services.initiatives.toggle_support(actor, initiative_id)
+        card = await context.services.initiatives.set_support(actor, initiative_id, supported)
     except InvalidInput as exc:
         await _invalid(update, context, exc)
         return
     except NotAllowed as exc:
         await _refuse(update, context, exc.reason)
         return
-    key = "initiatives.supported" if card.supported_by_viewer else "initiatives.unsupported"
+    key = "initiatives.supported" if supported else "initiatives.unsupported"
     await answer(update, context, key, count=card.supports)
     await show_card(update, context, initiative_id, edit=True)
 
@@ -1219,8 +1229,13 @@ async def on_callback(update: Update, context: BotContext) -> None:
         await show_browse(
             update, context, parsed.arg(0) or "all", parsed.int_arg(1) or 0, edit=True
         )
+    elif action == "sup" and number is not None and parsed.arg(1) in ("0", "1"):
+        await set_support(update, context, number, parsed.arg(1) == "1")
     elif action == "sup" and number is not None:
-        await toggle_support(update, context, number)
+        # A card drawn before supports said which way they go: "sup" alone meant "the
+        # opposite of now", which an old copy cannot tell. Show the card as it is now.
+        await answer(update, context, "common.button_expired")
+        await show_card(update, context, number, edit=True)
     elif action == "noop":
         await answer(update, context)
     else:

@@ -15,7 +15,7 @@ MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
 MANAGER_ROW = ("menu.manage",)
 MENU_KEYS = (*(key for row in MENU_LAYOUT for key in row), *MANAGER_ROW)
 
-_MEMBER = ("start", "profile", "settings", "mydata", "forgetme", "cancel", "help")
+_MEMBER = ("start", "profile", "checkin", "settings", "mydata", "forgetme", "cancel", "help")
 _CADRE = (
     *_MEMBER,
     "newactivity",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
 
@@ -10,10 +9,12 @@ from telegram import InputFile, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboa
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.activities import format_number
+from bot.figures import format_figure
 from bot.flows import FlowState
 from bot.members import InvalidInput
 from bot.models import Member
 from handlers import callbacks
+from handlers.activities import tell_promoted
 from handlers.context import BotContext
 from handlers.onboarding import on_unit_text, own_phone, show_units
 from handlers.router import Router
@@ -237,7 +238,9 @@ async def show_settings(update: Update, context: BotContext, *, edit: bool = Fal
                     "settings.announcements",
                     state=off if member.announcements_muted else on,
                 ),
-                callbacks.pack("st", "ann"),
+                # Each switch carries the state it turns to (not "flip"): a double tap or an
+                # old copy of this card sets that state again instead of undoing it.
+                callbacks.pack("st", "ann", "on" if member.announcements_muted else "off"),
             )
         ],
         [
@@ -245,7 +248,7 @@ async def show_settings(update: Update, context: BotContext, *, edit: bool = Fal
                 await context.label(
                     update, "settings.reminders", state=off if member.reminders_muted else on
                 ),
-                callbacks.pack("st", "rem"),
+                callbacks.pack("st", "rem", "on" if member.reminders_muted else "off"),
             )
         ],
     ]
@@ -288,10 +291,16 @@ async def on_settings_callback(update: Update, context: BotContext) -> None:
                 reply_markup=await main_menu(update, context),
             )
         return
-    if parsed.action == "ann":
-        await service.set_muted(member, announcements=not member.announcements_muted)
-    elif parsed.action == "rem":
-        await service.set_muted(member, reminders=not member.reminders_muted)
+    switch_to = parsed.arg()
+    if parsed.action == "ann" and switch_to in ("on", "off"):
+        await service.set_muted(member, announcements=switch_to == "off")
+    elif parsed.action == "rem" and switch_to in ("on", "off"):
+        await service.set_muted(member, reminders=switch_to == "off")
+    elif parsed.action in ("ann", "rem"):
+        # A switch drawn before they carried their target state: show them as they are.
+        await answer(update, context, "common.button_expired")
+        await show_settings(update, context, edit=True)
+        return
     else:
         await answer(update, context, "common.button_expired")
         return
@@ -308,25 +317,37 @@ async def my_data(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if member is None or chat is None:
         return
-    data = await context.services.member_service.personal_data(member)
+    data = await context.services.privacy.my_data(member)
+    if data is None:  # erased between the look-up and now
+        await say(update, context, "access.not_member")
+        return
+    language = await context.language(update)
+    profile = await context.services.member_service.profile(member)
     none = await context.label(update, "common.not_provided")
+    counts = data.summary
     await say(
         update,
         context,
         "privacy.mydata",
-        name=data["full_name"],
-        unit=data["unit_name"] or none,
-        phone=data["phone"] or none,
-        email=data["email"] or none,
-        username=("@" + data["username"]) if data["username"] else none,
-        language=data["language"],
+        name=member.full_name,
+        unit=profile.unit.name if profile.unit else none,
+        phone=member.phone or none,
+        email=member.email or none,
+        username=("@" + member.username) if member.username else none,
+        language=member.language,
         consent=_local(context, member.consent_at),
-        role=await context.label(update, f"role.{data['role']}"),
+        role=await context.label(update, f"role.{profile.role.value}"),
+        registrations=counts.registrations,
+        attended=counts.attended,
+        hours=format_figure(counts.hours, language),
+        days=format_figure(counts.person_days, language),
+        initiatives=counts.initiatives,
+        supports=counts.supports_given,
+        announcements=counts.announcements,
     )
-    payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     await context.bot.send_document(
         chat.id,
-        InputFile(payload, filename="nhipcau-du-lieu-cua-toi.json"),
+        InputFile(data.to_json(), filename="nhipcau-du-lieu-cua-toi.json"),
         caption=await context.text(update, "privacy.mydata_file"),
     )
 
@@ -375,11 +396,12 @@ async def on_privacy_callback(update: Update, context: BotContext) -> None:
         return
     await answer(update, context)
     language = await context.language(update)
-    await context.services.member_service.forget(member)
+    result = await context.services.privacy.forget(member)
     context.forget_actor()
     context.use_language(language)
     await edit_or_send(update, context, "privacy.forgotten")
     await say(update, context, "privacy.forgotten_next", reply_markup=ReplyKeyboardRemove())
+    await tell_promoted(context, result.promotions)
 
 
 def register(app: Application, router: Router) -> None:  # type: ignore[type-arg]

@@ -1,6 +1,7 @@
-"""Volunteer activities: campaigns, activities, registrations with capacity and waitlist,
-attendance and check-in tokens. Registering, cancelling and promoting each run in one
-``BEGIN IMMEDIATE`` transaction, so capacity holds however many people press at once."""
+"""Volunteer activities: campaigns, activities, registrations with capacity and waitlist.
+Registering, cancelling and promoting each run in one ``BEGIN IMMEDIATE`` transaction, so
+capacity holds however many people press at once. Attendance is its own record
+(``storage.attendance``); registrations only read it, and a present member cannot cancel."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database, first_row, from_db_time, to_db_time
+from storage.notices import NoticeKind, change_payload, queue_for_members, queue_for_registrants
 
 
 class ActivityKind(enum.StrEnum):
@@ -48,14 +50,6 @@ class RegisterOutcome(enum.StrEnum):
     WAITLISTED = "waitlisted"
     ALREADY = "already"  # an active registration exists (double tap, second device)
     CLOSED = "closed"  # the activity is not open (cancelled or closed meanwhile)
-
-
-class AttendanceOutcome(enum.StrEnum):
-    ATTENDED = "attended"
-    WALK_IN = "walk_in"
-    ALREADY = "already"
-    FULL = "full"
-    NOT_REGISTERED = "not_registered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +130,11 @@ class Registration:
     waitlist_position: int | None
     answers: dict[str, str]
     registered_at: datetime
+    # Read from the attendance record (never stored here): present since, hours credited, and
+    # whether a cadre recorded the member absent.
     attended_at: datetime | None
-    attendance_by: int | None
-    walk_in: bool
     hours_credited: float
+    marked_absent: bool = False
 
     @property
     def active(self) -> bool:
@@ -172,6 +167,23 @@ class RegisterResult:
 class CancelResult:
     cancelled: Registration | None  # None: there was no active registration to cancel
     promoted: tuple[Registration, ...] = ()
+    checked_in_at: datetime | None = None  # set when refused: the member is recorded present
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    changed: bool
+    status: ActivityStatus | None  # the status now; None: there is no such activity
+    recipients: list[Recipient] = field(default_factory=list)  # told of a cancellation
+
+
+# The one transition rule, applied by a conditional UPDATE: cancelled is final, registration
+# closes only while open and reopens only while closed.
+STATUS_FROM: dict[ActivityStatus, tuple[ActivityStatus, ...]] = {
+    ActivityStatus.CANCELLED: (ActivityStatus.OPEN, ActivityStatus.CLOSED),
+    ActivityStatus.CLOSED: (ActivityStatus.OPEN,),
+    ActivityStatus.OPEN: (ActivityStatus.CLOSED,),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +191,6 @@ class CapacityResult:
     changed: bool
     confirmed: int
     promoted: tuple[Registration, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AttendanceResult:
-    outcome: AttendanceOutcome
-    registration: Registration | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,13 +220,18 @@ _ACTIVITY_COLUMNS = (
     " AND r.status = 'confirmed') AS confirmed, "
     "(SELECT COUNT(*) FROM registrations r WHERE r.activity_id = a.id "
     " AND r.status = 'waitlisted') AS waitlisted, "
-    "(SELECT COUNT(*) FROM registrations r WHERE r.activity_id = a.id "
-    " AND r.attended_at IS NOT NULL) AS attended"
+    "(SELECT COUNT(*) FROM attendance t WHERE t.activity_id = a.id AND t.present = 1) "
+    " AS attended"
 )
 
+_ATTENDANCE_OF_R = (
+    "FROM attendance t WHERE t.activity_id = r.activity_id AND t.member_id = r.member_id"
+)
 _REGISTRATION_COLUMNS = (
-    "r.id, r.activity_id, r.member_id, r.status, r.answers, r.registered_at, r.attended_at, "
-    "r.attendance_by, r.walk_in, r.hours_credited, "
+    "r.id, r.activity_id, r.member_id, r.status, r.answers, r.registered_at, "
+    f"(SELECT CASE WHEN t.present = 1 THEN t.recorded_at END {_ATTENDANCE_OF_R}) AS attended_at, "
+    f"COALESCE((SELECT t.hours {_ATTENDANCE_OF_R}), 0) AS hours_credited, "
+    f"COALESCE((SELECT t.present = 0 {_ATTENDANCE_OF_R}), 0) AS marked_absent, "
     "CASE WHEN r.status = 'waitlisted' THEN (SELECT COUNT(*) FROM registrations w "
     " WHERE w.activity_id = r.activity_id AND w.status = 'waitlisted' "
     " AND w.waitlist_seq <= r.waitlist_seq) END AS waitlist_position"
@@ -270,9 +281,8 @@ def _registration(row: sqlite3.Row | aiosqlite.Row) -> Registration:
         answers={str(k): str(v) for k, v in answers.items()},
         registered_at=_time(row["registered_at"]),
         attended_at=from_db_time(row["attended_at"]),
-        attendance_by=row["attendance_by"],
-        walk_in=bool(row["walk_in"]),
         hours_credited=float(row["hours_credited"]),
+        marked_absent=bool(row["marked_absent"]),
     )
 
 
@@ -471,31 +481,61 @@ class ActivityRepository:
         )
         return [_activity(r) for r in rows], total
 
-    async def update_details(self, activity_id: int, now: datetime, **fields: object) -> None:
+    async def update_details(self, activity_id: int, now: datetime, **fields: object) -> bool:
+        """Edit an activity that is not cancelled; registrants' notices of a new time, place
+        or description are written in the same transaction. False: it is cancelled (or gone)."""
         allowed = {"title", "description", "place", "starts_at", "ends_at", "deadline_at"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not editable: {sorted(unknown)}")
-        if not fields:
-            return
         values = [to_db_time(v) if isinstance(v, datetime) else v for v in fields.values()]
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        await self._db.execute(
-            f"UPDATE activities SET {assignments}, updated_at = ? WHERE id = ?",
-            (*values, to_db_time(now), activity_id),
-        )
+        assignments = ", ".join(f"{name} = ?" for name in (*fields, "updated_at"))
+        told = "title, description, place, starts_at, ends_at"
+        async with self._db.transaction() as conn:
+            before = await _one(conn, f"SELECT {told} FROM activities WHERE id = ?", (activity_id,))
+            cursor = await conn.execute(
+                f"UPDATE activities SET {assignments} WHERE id = ? AND status != 'cancelled'",
+                (*values, to_db_time(now), activity_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            after = await _one(conn, f"SELECT {told} FROM activities WHERE id = ?", (activity_id,))
+            payload = change_payload(before, after)
+            if payload is not None:
+                await queue_for_registrants(conn, NoticeKind.CHANGED, activity_id, now, payload)
+        return True
 
     async def set_status(
         self, activity_id: int, status: ActivityStatus, now: datetime
-    ) -> list[Recipient]:
-        """Change the status; returns who holds a seat or a waitlist place (to be told)."""
+    ) -> StatusChange:
+        """Move to ``status`` if the transition rule allows it from the status the activity has
+        at this very moment (two cadres, or a cancel and a reopen, may press at once). A
+        cancellation writes every registrant's notice in the same transaction and returns
+        who holds a seat or a waitlist place."""
+        allowed = [s.value for s in STATUS_FROM[status]]
+        stamp = to_db_time(now)
         async with self._db.transaction() as conn:
-            await conn.execute(
+            cursor = await conn.execute(
                 "UPDATE activities SET status = ?, updated_at = ?, cancelled_at = CASE WHEN ? = "
-                "'cancelled' THEN ? ELSE cancelled_at END WHERE id = ?",
-                (status.value, to_db_time(now), status.value, to_db_time(now), activity_id),
+                "'cancelled' THEN ? ELSE cancelled_at END "
+                f"WHERE id = ? AND status IN ({', '.join('?' for _ in allowed)})",
+                (status.value, stamp, status.value, stamp, activity_id, *allowed),
             )
-        return await self.recipients(activity_id)
+            if cursor.rowcount == 0:
+                row = await _one(conn, "SELECT status FROM activities WHERE id = ?", (activity_id,))
+                return StatusChange(False, None if row is None else ActivityStatus(row[0]))
+            if status is not ActivityStatus.CANCELLED:
+                return StatusChange(True, status)
+            await queue_for_registrants(conn, NoticeKind.CANCELLED, activity_id, now)
+            rows = await conn.execute_fetchall(
+                "SELECT m.id, m.telegram_id, m.language FROM registrations r "
+                "JOIN members m ON m.id = r.member_id WHERE r.activity_id = ? "
+                "AND r.status IN ('confirmed', 'waitlisted') AND m.telegram_id IS NOT NULL "
+                "AND m.reachable ORDER BY r.id",
+                (activity_id,),
+            )
+        recipients = [Recipient(r["id"], r["telegram_id"], r["language"]) for r in rows]
+        return StatusChange(True, status, recipients)
 
     async def recipients(self, activity_id: int) -> list[Recipient]:
         rows = await self._db.fetch_all(
@@ -538,6 +578,18 @@ class ActivityRepository:
             (registration_id,),
         )
         return None if row is None else _registration(row)
+
+    async def registrant(self, registration_id: int) -> Registrant | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_REGISTRATION_COLUMNS}, m.full_name, m.telegram_id FROM registrations r "
+            "JOIN members m ON m.id = r.member_id WHERE r.id = ?",
+            (registration_id,),
+        )
+        return (
+            None
+            if row is None
+            else Registrant(_registration(row), row["full_name"], row["telegram_id"])
+        )
 
     async def registrations_of(
         self, member_id: int, activity_ids: Sequence[int]
@@ -599,9 +651,9 @@ class ActivityRepository:
                 )
             else:
                 await conn.execute(
+                    # Attendance is not here: registering again never touches the record.
                     "UPDATE registrations SET status = ?, waitlist_seq = ?, answers = ?, "
-                    "registered_at = ?, confirmed_at = ?, cancelled_at = NULL, attended_at = NULL, "
-                    "attendance_by = NULL, walk_in = 0, hours_credited = 0, thanked_at = NULL, "
+                    "registered_at = ?, confirmed_at = ?, cancelled_at = NULL, thanked_at = NULL, "
                     "updated_at = ? WHERE id = ?",
                     (status.value, seq, payload, stamp, confirmed_at, stamp, existing.id),
                 )
@@ -610,21 +662,30 @@ class ActivityRepository:
         return RegisterResult(outcome, registration)
 
     async def cancel(self, activity_id: int, member_id: int, now: datetime) -> CancelResult:
-        """Free the seat and hand it to the first on the waitlist, atomically."""
-        stamp = to_db_time(now)
+        """Free the seat and hand it to the first on the waitlist, atomically; refused once the
+        member is recorded present (checked in the same transaction as the cancellation)."""
         async with self._db.transaction() as conn:
-            existing = await self._registration_in(conn, activity_id, member_id)
-            if existing is None or not existing.active:
-                return CancelResult(None)
-            await conn.execute(
-                "UPDATE registrations SET status = 'cancelled', waitlist_seq = NULL, "
-                "cancelled_at = ?, attended_at = NULL, hours_credited = 0, updated_at = ? "
-                "WHERE id = ?",
-                (stamp, stamp, existing.id),
-            )
-            promoted: list[Registration] = []
-            if existing.status is RegistrationStatus.CONFIRMED:
-                promoted = await self._promote(conn, activity_id, now)
+            return await self.cancel_in(conn, activity_id, member_id, now)
+
+    async def cancel_in(
+        self, conn: aiosqlite.Connection, activity_id: int, member_id: int, now: datetime
+    ) -> CancelResult:
+        """``cancel`` inside a transaction the caller holds: /forgetme releases every upcoming
+        seat in its own erasure transaction, through the same code as a member cancelling."""
+        stamp = to_db_time(now)
+        existing = await self._registration_in(conn, activity_id, member_id)
+        if existing is None or not existing.active:
+            return CancelResult(None)
+        if existing.attended_at is not None:
+            return CancelResult(None, checked_in_at=existing.attended_at)
+        await conn.execute(
+            "UPDATE registrations SET status = 'cancelled', waitlist_seq = NULL, "
+            "cancelled_at = ?, updated_at = ? WHERE id = ?",
+            (stamp, stamp, existing.id),
+        )
+        promoted: list[Registration] = []
+        if existing.status is RegistrationStatus.CONFIRMED:
+            promoted = await self._promote(conn, activity_id, now)
         return CancelResult(existing, tuple(promoted))
 
     async def _promote(
@@ -659,6 +720,11 @@ class ActivityRepository:
             registration = await self._registration_in(conn, activity_id, head["member_id"])
             assert registration is not None
             promoted.append(registration)
+        # Whoever freed the seat (a cancellation, more capacity, an erased account), the
+        # promoted hear it through the outbox, written with the promotion itself.
+        await queue_for_members(
+            conn, NoticeKind.PROMOTED, activity_id, [r.member_id for r in promoted], now
+        )
         return promoted
 
     async def _confirmed(self, conn: aiosqlite.Connection, activity_id: int) -> int:
@@ -717,97 +783,52 @@ class ActivityRepository:
         return [(r, activities[r.activity_id]) for r in registrations]
 
     async def totals(self, member_id: int) -> Totals:
+        """Activities the member was present at and the hours credited, whatever their unit."""
         row = await self._db.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(hours_credited), 0) FROM registrations "
-            "WHERE member_id = ? AND attended_at IS NOT NULL",
+            "SELECT COUNT(*), COALESCE(SUM(hours), 0) FROM attendance "
+            "WHERE member_id = ? AND present = 1",
             (member_id,),
         )
         assert row is not None
         return Totals(int(row[0]), float(row[1]))
 
-    # --- attendance ------------------------------------------------------------------------
 
-    async def mark_attended(
-        self,
-        activity_id: int,
-        member_id: int,
-        now: datetime,
-        *,
-        by: int | None,
-        allow_walk_in: bool,
-    ) -> AttendanceResult:
-        """Record attendance and credit the activity's hours; a walk-in takes a free seat."""
-        stamp = to_db_time(now)
-        async with self._db.transaction() as conn:
-            activity = await _one(
-                conn, "SELECT capacity, hours FROM activities WHERE id = ?", (activity_id,)
-            )
-            if activity is None:
-                return AttendanceResult(AttendanceOutcome.NOT_REGISTERED, None)
-            existing = await self._registration_in(conn, activity_id, member_id)
-            confirmed = existing is not None and existing.status is RegistrationStatus.CONFIRMED
-            if confirmed and existing is not None and existing.attended_at is not None:
-                return AttendanceResult(AttendanceOutcome.ALREADY, existing)
-            outcome = AttendanceOutcome.ATTENDED
-            if not confirmed:
-                if not allow_walk_in:
-                    return AttendanceResult(AttendanceOutcome.NOT_REGISTERED, existing)
-                capacity = activity["capacity"]
-                if capacity is not None and await self._confirmed(conn, activity_id) >= capacity:
-                    return AttendanceResult(AttendanceOutcome.FULL, existing)
-                outcome = AttendanceOutcome.WALK_IN
-                if existing is None:
-                    await conn.execute(
-                        "INSERT INTO registrations (activity_id, member_id, status, answers, "
-                        "registered_at, confirmed_at, walk_in, updated_at) "
-                        "VALUES (?, ?, 'confirmed', '{}', ?, ?, 1, ?)",
-                        (activity_id, member_id, stamp, stamp, stamp),
-                    )
-                else:
-                    await conn.execute(
-                        "UPDATE registrations SET status = 'confirmed', waitlist_seq = NULL, "
-                        "confirmed_at = ?, cancelled_at = NULL, walk_in = 1, updated_at = ? "
-                        "WHERE id = ?",
-                        (stamp, stamp, existing.id),
-                    )
-            await conn.execute(
-                "UPDATE registrations SET attended_at = ?, attendance_by = ?, hours_credited = ?, "
-                "updated_at = ? WHERE activity_id = ? AND member_id = ?",
-                (stamp, by, float(activity["hours"]), stamp, activity_id, member_id),
-            )
-            registration = await self._registration_in(conn, activity_id, member_id)
-        return AttendanceResult(outcome, registration)
-
-    async def unmark_attended(self, registration_id: int, now: datetime) -> None:
-        await self._db.execute(
-            "UPDATE registrations SET attended_at = NULL, attendance_by = NULL, "
-            "hours_credited = 0, updated_at = ? WHERE id = ?",
-            (to_db_time(now), registration_id),
+async def take_seat(
+    conn: aiosqlite.Connection, activity_id: int, member_id: int, now: datetime
+) -> bool:
+    """Give the member a confirmed seat (inside the caller's transaction) if they have none
+    and one is free: for a walk-in a cadre confirms. False when the activity is full."""
+    row = await _one(
+        conn,
+        "SELECT status FROM registrations WHERE activity_id = ? AND member_id = ?",
+        (activity_id, member_id),
+    )
+    if row is not None and row[0] == RegistrationStatus.CONFIRMED.value:
+        return True
+    activity = await _one(conn, "SELECT capacity FROM activities WHERE id = ?", (activity_id,))
+    capacity = None if activity is None else activity[0]
+    if capacity is not None:
+        taken = await _one(
+            conn,
+            "SELECT COUNT(*) FROM registrations WHERE activity_id = ? AND status = 'confirmed'",
+            (activity_id,),
         )
-
-    # --- check-in tokens -------------------------------------------------------------------
-
-    async def checkin_token(self, activity_id: int) -> str | None:
-        value = await self._db.fetch_value(
-            "SELECT token FROM checkin_tokens WHERE activity_id = ?", (activity_id,)
+        if int(taken[0]) >= capacity:
+            return False
+    stamp = to_db_time(now)
+    if row is None:
+        await conn.execute(
+            "INSERT INTO registrations (activity_id, member_id, status, answers, registered_at, "
+            "confirmed_at, updated_at) VALUES (?, ?, 'confirmed', '{}', ?, ?, ?)",
+            (activity_id, member_id, stamp, stamp, stamp),
         )
-        return None if value is None else str(value)
-
-    async def set_checkin_token(self, activity_id: int, token: str, now: datetime) -> None:
-        await self._db.execute(
-            "INSERT INTO checkin_tokens (token, activity_id, created_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(activity_id) DO UPDATE SET token = excluded.token, "
-            "created_at = excluded.created_at",
-            (token, activity_id, to_db_time(now)),
+    else:
+        await conn.execute(
+            "UPDATE registrations SET status = 'confirmed', waitlist_seq = NULL, confirmed_at = ?, "
+            "cancelled_at = NULL, updated_at = ? WHERE activity_id = ? AND member_id = ?",
+            (stamp, stamp, activity_id, member_id),
         )
-
-    async def activity_id_by_token(self, token: str) -> int | None:
-        value = await self._db.fetch_value(
-            "SELECT activity_id FROM checkin_tokens WHERE token = ?", (token,)
-        )
-        return None if value is None else int(value)
-
-    # --- thank-you after the activity ------------------------------------------------------
+    return True
 
 
 def _visibility(scope: ActivityFilter) -> tuple[str, tuple[Any, ...]]:

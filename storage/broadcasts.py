@@ -25,7 +25,7 @@ from storage.db import Database, from_db_time, to_db_time
 _COLUMNS = (
     "id, created_by, sender_unit_id, text_html, media_kind, media_file_id, activity_id, "
     "audience_kind, audience_units, audience_activity, status, scheduled_at, created_at, "
-    "started_at, finished_at, total, progress_chat_id, progress_message_id"
+    "started_at, finished_at, total, progress_chat_id, progress_message_id, cancel_reason"
 )
 
 # Who can be reached at all: onboarded, not deleted, not known to have blocked the bot, and
@@ -82,6 +82,7 @@ def _broadcast(row: sqlite3.Row) -> Broadcast:
         total=row["total"],
         progress_chat_id=row["progress_chat_id"],
         progress_message_id=row["progress_message_id"],
+        cancel_reason=row["cancel_reason"],
     )
 
 
@@ -154,6 +155,16 @@ class BroadcastRepository:
                 return False
             await self._materialise(conn, broadcast_id, audience, now)
         return True
+
+    async def cancel_scheduled(self, broadcast_id: int, reason: str, now: datetime) -> bool:
+        """Cancel a broadcast still waiting for its time, saying why (False: it was not)."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE broadcasts SET status = 'cancelled', cancel_reason = ?, finished_at = ? "
+                "WHERE id = ? AND status = 'scheduled'",
+                (reason, to_db_time(now), broadcast_id),
+            )
+            return cursor.rowcount > 0
 
     async def _materialise(
         self, conn: aiosqlite.Connection, broadcast_id: int, audience: Audience, now: datetime

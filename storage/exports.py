@@ -8,13 +8,16 @@ queries and the column lists there change together.
 
 from __future__ import annotations
 
+import copy
+import re
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from storage.db import Database, to_db_time
+from storage.db import Database, Reads, to_db_time
 
 CHUNK = 2000
 
@@ -22,7 +25,9 @@ CHUNK = 2000
 @dataclass(frozen=True, slots=True)
 class RowFilter:
     """Which rows an export covers. ``unit_id`` means "concerning the unit": for registrations
-    and attendance, the unit's members anywhere and anyone at the unit's own activities."""
+    and attendance, the unit's members anywhere and anyone at the unit's own activities. A
+    member's unit there is the one they belonged to when their attendance was recorded (their
+    current one while nothing is recorded), as in /stats."""
 
     activity_id: int | None = None
     campaign_id: int | None = None
@@ -52,7 +57,8 @@ _REGISTRATION_FROM = (
     " FROM registrations r"
     " JOIN activities a ON a.id = r.activity_id"
     " JOIN members m ON m.id = r.member_id"
-    " LEFT JOIN units mu ON mu.id = m.unit_id"
+    " LEFT JOIN attendance t ON t.activity_id = r.activity_id AND t.member_id = r.member_id"
+    " LEFT JOIN units mu ON mu.id = COALESCE(t.unit_id, m.unit_id)"
     " JOIN units au ON au.id = a.unit_id"
     " LEFT JOIN campaigns c ON c.id = a.campaign_id"
 )
@@ -65,19 +71,19 @@ REGISTRATIONS_SQL = (
     "   WHERE w.activity_id = r.activity_id AND w.status = 'waitlisted'"
     "   AND w.waitlist_seq <= r.waitlist_seq) END,"
     " r.registered_at,"
-    " r.attended_at, r.hours_credited, r.hours_credited / :hours_per_day, r.answers"
-    + _REGISTRATION_FROM
+    " CASE WHEN t.present = 1 THEN t.recorded_at END, COALESCE(t.hours, 0),"
+    " COALESCE(t.hours, 0) / :hours_per_day, r.answers" + _REGISTRATION_FROM
 )
 
 ATTENDANCE_SQL = (
     "SELECT a.id, a.title, au.code, c.name, a.starts_at, m.full_name, m.deleted_at, mu.code,"
-    " mu.name, r.attended_at, r.walk_in, r.attendance_by IS NULL, r.hours_credited,"
-    " r.hours_credited / :hours_per_day" + _REGISTRATION_FROM
+    " mu.name, t.recorded_at, t.method = 'walk_in', t.method = 'qr', t.hours,"
+    " t.hours / :hours_per_day" + _REGISTRATION_FROM
 )
 
 ATTENDANCE_TOTALS_SQL = (
-    "SELECT m.id, m.full_name, m.deleted_at, mu.code, mu.name, COUNT(*), SUM(r.hours_credited),"
-    " SUM(r.hours_credited) / :hours_per_day" + _REGISTRATION_FROM
+    "SELECT m.id, m.full_name, m.deleted_at, mu.code, mu.name, COUNT(*), SUM(t.hours),"
+    " SUM(t.hours) / :hours_per_day" + _REGISTRATION_FROM
 )
 
 MEMBERS_SQL = (
@@ -85,10 +91,10 @@ MEMBERS_SQL = (
     " m.consent_at, m.created_at, COALESCE(t.attended, 0), COALESCE(t.hours, 0),"
     " COALESCE(t.hours, 0) / :hours_per_day"
     " FROM members m LEFT JOIN units u ON u.id = m.unit_id"
-    " LEFT JOIN (SELECT r.member_id, COUNT(*) AS attended, SUM(r.hours_credited) AS hours"
-    "   FROM registrations r JOIN activities a ON a.id = r.activity_id"
-    "   WHERE r.attended_at IS NOT NULL {hours_where} GROUP BY r.member_id) t"
-    " ON t.member_id = m.id"
+    " LEFT JOIN (SELECT t.member_id, t.unit_id, COUNT(*) AS attended, SUM(t.hours) AS hours"
+    "   FROM attendance t JOIN activities a ON a.id = t.activity_id"
+    "   WHERE t.present = 1 {hours_where} GROUP BY t.member_id, t.unit_id) t"
+    " ON t.member_id = m.id AND t.unit_id IS m.unit_id"
 )
 
 INITIATIVES_SQL = (
@@ -120,6 +126,9 @@ BROADCASTS_SQL = (
 )
 
 
+_FINAL_ORDER = re.compile(r" ORDER BY [^()]*$")  # not one inside a subquery
+
+
 def _range(column: str, flt: RowFilter, params: dict[str, Any]) -> list[str]:
     where: list[str] = []
     if flt.start is not None:
@@ -141,7 +150,7 @@ def _registration_where(flt: RowFilter, params: dict[str, Any]) -> list[str]:
         where.append("a.campaign_id = :campaign")
     if flt.unit_id is not None:
         params["unit"] = flt.unit_id
-        where.append("(m.unit_id = :unit OR a.unit_id = :unit)")
+        where.append("(COALESCE(t.unit_id, m.unit_id) = :unit OR a.unit_id = :unit)")
     return where + _range("a.starts_at", flt, params)
 
 
@@ -159,7 +168,17 @@ class Query:
 
 class ExportRepository:
     def __init__(self, db: Database) -> None:
-        self._db = db
+        self._database = db
+        self._db: Reads = db
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Self]:
+        """This repository reading through a snapshot of its own (``Database.snapshot``): an
+        export counts and streams its rows there, and every other read stays current."""
+        async with self._database.snapshot() as reads:
+            view = copy.copy(self)
+            view._db = reads
+            yield view
 
     # --- the statements -------------------------------------------------------------------
 
@@ -170,20 +189,25 @@ class ExportRepository:
 
     def attendance(self, flt: RowFilter, hours_per_day: float) -> Query:
         params: dict[str, Any] = {"hours_per_day": hours_per_day}
-        where = ["r.attended_at IS NOT NULL", *_registration_where(flt, params)]
+        where = ["t.present = 1", *_registration_where(flt, params)]
         return Query(_sql(ATTENDANCE_SQL, where, " ORDER BY a.starts_at, a.id, r.id"), params)
 
     def attendance_totals(self, flt: RowFilter, hours_per_day: float) -> Query:
         params: dict[str, Any] = {"hours_per_day": hours_per_day}
-        where = ["r.attended_at IS NOT NULL", *_registration_where(flt, params)]
+        where = ["t.present = 1", *_registration_where(flt, params)]
+        # One row per member and unit: hours earned before a move stay with the old unit.
         return Query(
-            _sql(ATTENDANCE_TOTALS_SQL, where, " GROUP BY m.id ORDER BY mu.code, m.full_name"),
+            _sql(
+                ATTENDANCE_TOTALS_SQL,
+                where,
+                " GROUP BY m.id, mu.id ORDER BY mu.code, m.full_name, m.id",
+            ),
             params,
         )
 
     def members(self, flt: RowFilter, hours_per_day: float) -> Query:
         """Every current member of the scope, with attendance and hours in the period or
-        campaign (all time when neither is given)."""
+        campaign (all time when neither is given) credited while in their current unit."""
         params: dict[str, Any] = {"hours_per_day": hours_per_day}
         hours_where: list[str] = []
         if flt.campaign_id is not None:
@@ -231,8 +255,11 @@ class ExportRepository:
             yield rows
 
     async def count(self, query: Query) -> int:
-        """How many rows ``query`` gives (for progress bars), without fetching them."""
-        return int(await self._db.fetch_value(f"SELECT COUNT(*) FROM ({query.sql})", query.params))
+        """How many rows ``query`` gives (for progress bars and each sheet's dimension),
+        without fetching them. Its final ORDER BY is left out: the count is the same, and
+        SQLite then counts without building and sorting the rows (4x faster)."""
+        unordered = _FINAL_ORDER.sub("", query.sql)
+        return int(await self._db.fetch_value(f"SELECT COUNT(*) FROM ({unordered})", query.params))
 
     async def questions(self, flt: RowFilter) -> list[QuestionColumn]:
         """Registration questions of the activities in scope (bounded by activities, not
@@ -250,7 +277,9 @@ class ExportRepository:
             params["unit"] = flt.unit_id
             where.append(
                 "(a.unit_id = :unit OR a.id IN (SELECT r.activity_id FROM registrations r "
-                "JOIN members m ON m.id = r.member_id WHERE m.unit_id = :unit))"
+                "JOIN members m ON m.id = r.member_id LEFT JOIN attendance t "
+                "ON t.activity_id = r.activity_id AND t.member_id = r.member_id "
+                "WHERE COALESCE(t.unit_id, m.unit_id) = :unit))"
             )
         where += _range("a.starts_at", flt, params)
         rows = await self._db.fetch_all(
@@ -265,6 +294,11 @@ class ExportRepository:
         return [QuestionColumn(r[0], r[1], r[2]) for r in rows]
 
     # --- lookups for the scope picker and for naming --------------------------------------
+
+    async def unit_names(self) -> dict[str, str]:
+        """Every unit's name by its code, retired units included (old rows still name them)."""
+        rows = await self._db.fetch_all("SELECT code, name FROM units")
+        return {str(r[0]): str(r[1]) for r in rows}
 
     async def activity_unit(self, activity_id: int) -> int | None:
         value = await self._db.fetch_value(

@@ -384,14 +384,17 @@ class InitiativeRepository:
             )
         return await self.get(initiative_id)
 
-    async def toggle_support(
+    async def set_support(
         self,
         initiative_id: int,
         member_id: int,
+        supported: bool,
         now: datetime,
         public_statuses: Collection[InitiativeStatus],
     ) -> bool:
-        """Add the member's support, or take it back if already given. False if not public."""
+        """Give (``supported``) or take back the member's support; doing it again changes
+        nothing, so a double tap or an old copy of the card never undoes it. False if the
+        initiative is not public."""
         statuses = [s.value for s in public_statuses]
         async with self._db.transaction() as conn:
             row = await (
@@ -402,15 +405,16 @@ class InitiativeRepository:
             ).fetchone()
             if row is None:
                 return False
-            removed = await conn.execute(
-                "DELETE FROM initiative_supports WHERE initiative_id = ? AND member_id = ?",
-                (initiative_id, member_id),
-            )
-            if removed.rowcount == 0:
+            if supported:
                 await conn.execute(
                     "INSERT INTO initiative_supports (initiative_id, member_id, created_at) "
-                    "VALUES (?, ?, ?)",
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (initiative_id, member_id, to_db_time(now)),
+                )
+            else:
+                await conn.execute(
+                    "DELETE FROM initiative_supports WHERE initiative_id = ? AND member_id = ?",
+                    (initiative_id, member_id),
                 )
         return True
 

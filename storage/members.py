@@ -37,6 +37,14 @@ def _member(row: sqlite3.Row) -> Member:
 
 
 @dataclass(frozen=True, slots=True)
+class UsernameHolder:
+    """A member the bot has seen with a given @username, and since when."""
+
+    member: Member
+    username_at: datetime | None  # None: recorded before the bot kept the time
+
+
+@dataclass(frozen=True, slots=True)
 class NewMember:
     telegram_id: int
     full_name: str
@@ -111,13 +119,46 @@ class MemberRepository:
         )
         return None if row is None else _member(row)
 
+    async def username_holders(self, username: str) -> list[UsernameHolder]:
+        """Everyone the bot has seen with this @username (Telegram lets a name pass from one
+        person to another, and the bot learns it only when they write), newest first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_MEMBER_COLUMNS}, username_at FROM members WHERE username = ? "
+            "COLLATE NOCASE AND telegram_id IS NOT NULL "
+            "ORDER BY username_at IS NULL, username_at DESC, id DESC LIMIT 10",
+            (username.lstrip("@"),),
+        )
+        return [UsernameHolder(_member(r), from_db_time(r["username_at"])) for r in rows]
+
+    async def set_username(self, member_id: int, username: str | None, now: datetime) -> None:
+        """Record the member's current @username. A username belongs to one Telegram account at
+        a time, so anyone else the bot still knows by it is known by it no longer."""
+        stamp = to_db_time(now)
+        async with self._db.transaction() as conn:
+            if username:
+                await conn.execute(
+                    "UPDATE members SET username = NULL, username_at = ? "
+                    "WHERE username = ? COLLATE NOCASE AND id != ?",
+                    (stamp, username, member_id),
+                )
+            await conn.execute(
+                "UPDATE members SET username = ?, username_at = ?, updated_at = ? WHERE id = ?",
+                (username, stamp if username else None, stamp, member_id),
+            )
+
     async def create(self, new: NewMember, now: datetime) -> Member:
         stamp = to_db_time(now)
         async with self._db.transaction() as conn:
+            if new.username:  # the name is this person's now, nobody else's
+                await conn.execute(
+                    "UPDATE members SET username = NULL, username_at = ? "
+                    "WHERE username = ? COLLATE NOCASE",
+                    (stamp, new.username),
+                )
             cursor = await conn.execute(
                 "INSERT INTO members (telegram_id, full_name, username, unit_id, phone, email, "
-                "language, consent_at, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "language, consent_at, created_at, updated_at, username_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.telegram_id,
                     new.full_name,
@@ -129,6 +170,7 @@ class MemberRepository:
                     to_db_time(new.consent_at),
                     stamp,
                     stamp,
+                    stamp if new.username else None,
                 ),
             )
             member_id = cursor.lastrowid
@@ -154,24 +196,6 @@ class MemberRepository:
             "UPDATE members SET reachable = ? WHERE telegram_id = ? AND reachable != ?",
             (int(reachable), telegram_id, int(reachable)),
         )
-
-    async def forget(self, member_id: int, now: datetime) -> None:
-        """Erase personal fields and detach from Telegram; unit stays for aggregate counts."""
-        async with self._db.transaction() as conn:
-            row = await (
-                await conn.execute("SELECT telegram_id FROM members WHERE id = ?", (member_id,))
-            ).fetchone()
-            if row is not None and row[0] is not None:
-                await conn.execute("DELETE FROM roles WHERE telegram_id = ?", (row[0],))
-                await conn.execute(
-                    "DELETE FROM conversation_state WHERE telegram_id = ?", (row[0],)
-                )
-            await conn.execute(
-                "UPDATE members SET telegram_id = NULL, full_name = '', username = NULL, "
-                "phone = NULL, email = NULL, consent_at = NULL, deleted_at = ?, updated_at = ? "
-                "WHERE id = ?",
-                (to_db_time(now), to_db_time(now), member_id),
-            )
 
     async def count_active(self) -> int:
         return int(

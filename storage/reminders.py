@@ -142,13 +142,13 @@ class ReminderRepository:
     ) -> list[tuple[int, Addressee, float]]:
         """(activity id, attendee, hours credited) for attendees not yet thanked."""
         rows = await self._db.fetch_all(
-            "SELECT r.activity_id, m.id, m.telegram_id, m.language, r.hours_credited "
-            "FROM registrations r JOIN activities a ON a.id = r.activity_id "
-            "JOIN members m ON m.id = r.member_id "
-            f"WHERE r.attended_at IS NOT NULL AND a.status != 'cancelled' AND a.ends_at <= ? "
+            "SELECT t.activity_id, m.id, m.telegram_id, m.language, t.hours "
+            "FROM attendance t JOIN activities a ON a.id = t.activity_id "
+            "JOIN members m ON m.id = t.member_id "
+            f"WHERE t.present = 1 AND a.status != 'cancelled' AND a.ends_at <= ? "
             f"AND {_REACHABLE} AND NOT EXISTS (SELECT 1 FROM reminder_log l "
-            "WHERE l.kind = 'thank_you' AND l.activity_id = r.activity_id "
-            "AND l.member_id = m.id) ORDER BY a.ends_at, r.id LIMIT ?",
+            "WHERE l.kind = 'thank_you' AND l.activity_id = t.activity_id "
+            "AND l.member_id = m.id) ORDER BY a.ends_at, t.activity_id, t.member_id LIMIT ?",
             (to_db_time(ended_before), limit),
         )
         return [(r[0], Addressee(r[1], r[2], r[3]), float(r[4])) for r in rows]
@@ -242,7 +242,7 @@ class ReminderRepository:
 
     async def hours_credited(self, activity_id: int, member_id: int) -> float:
         value = await self._db.fetch_value(
-            "SELECT hours_credited FROM registrations WHERE activity_id = ? AND member_id = ?",
+            "SELECT hours FROM attendance WHERE activity_id = ? AND member_id = ? AND present = 1",
             (activity_id, member_id),
         )
         return float(value or 0)

@@ -1,5 +1,7 @@
 """The SQL behind ``/stats`` (SPEC 2.6): per-unit participation, hours and initiatives for a
-period. Participation counts by the member's unit, wherever the activity was organised."""
+period. Participation counts by the member's unit, wherever the activity was organised: the unit
+they belonged to when their attendance was recorded (their current unit while nothing is
+recorded), so that moving to another unit does not carry past hours along."""
 
 from __future__ import annotations
 
@@ -32,17 +34,18 @@ SELECT u.id, u.code, u.name,
   COALESCE(i.submitted, 0), COALESCE(i.accepted, 0)
 FROM units u
 LEFT JOIN (
-  SELECT m.unit_id AS unit_id,
+  SELECT COALESCE(t.unit_id, m.unit_id) AS unit_id,
     COUNT(DISTINCT r.member_id) AS active,
     SUM(r.status = 'confirmed') AS registrations,
     SUM(r.status = 'confirmed' AND a.ends_at <= :now) AS ended,
-    SUM(r.attended_at IS NOT NULL) AS attended,
-    SUM(r.hours_credited) AS hours
+    SUM(COALESCE(t.present, 0)) AS attended,
+    SUM(COALESCE(t.hours, 0)) AS hours
   FROM registrations r
   JOIN activities a ON a.id = r.activity_id
   JOIN members m ON m.id = r.member_id
+  LEFT JOIN attendance t ON t.activity_id = r.activity_id AND t.member_id = r.member_id
   WHERE r.status != 'cancelled' AND a.status != 'cancelled' AND {activity_where}
-  GROUP BY m.unit_id
+  GROUP BY COALESCE(t.unit_id, m.unit_id)
 ) p ON p.unit_id = u.id
 LEFT JOIN (
   SELECT i.unit_id AS unit_id,

@@ -569,6 +569,7 @@ class BotApiEmulator:
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "editMessageMedia": self._edit_message_media,
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "getFile": self._get_file,
@@ -1207,6 +1208,50 @@ class BotApiEmulator:
         self._set_caption(message, caption, parsed, params.string("parse_mode"))
         message.reply_markup, message.buttons = (markup, buttons) if buttons else (None, [])
         return self._edited(chat, message, "editMessageCaption")
+
+    async def _edit_message_media(self, params: Params) -> Any:
+        """Replace a message's photo or document (a text message gains one), with the new
+        media's caption; photo and document are the media kinds the emulator knows."""
+        chat, message = self._message_to_edit(params)
+        try:
+            media = params.object("media")
+        except ApiError:
+            media = None
+        if not isinstance(media, dict):
+            raise bad_request("can't parse input media JSON object")
+        kind = media.get("type")
+        if kind not in ("photo", "document"):
+            raise bad_request("can't parse InputMedia: unsupported media type")
+        reference = media.get("media")
+        if not isinstance(reference, str) or not reference:
+            raise bad_request("can't parse InputMedia: Media is not specified")
+        caption, parsed = self._caption(
+            Params(
+                {
+                    "caption": media.get("caption"),
+                    "parse_mode": media.get("parse_mode"),
+                    "caption_entities": media.get("caption_entities"),
+                }
+            )
+        )
+        markup, buttons = self._parse_markup(params)
+        file = self._input_file(Params({"media": reference}, params.uploads), "media", kind)
+        current = message.photo if kind == "photo" else message.document
+        new_text = parsed.text if parsed is not None else None
+        new_entities = parsed.entities if parsed is not None else []
+        if (
+            current is file
+            and new_text == message.caption
+            and new_entities == message.caption_entities
+            and buttons == message.buttons
+        ):
+            raise bad_request(NOT_MODIFIED)
+        message.photo, message.document = (file, None) if kind == "photo" else (None, file)
+        message.text, message.html, message.entities = "", None, []
+        mode = media.get("parse_mode")
+        self._set_caption(message, caption, parsed, mode if isinstance(mode, str) else None)
+        message.reply_markup, message.buttons = (markup, buttons) if buttons else (None, [])
+        return self._edited(chat, message, "editMessageMedia")
 
     async def _edit_message_reply_markup(self, params: Params) -> Any:
         chat, message = self._message_to_edit(params)

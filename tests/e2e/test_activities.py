@@ -1,12 +1,14 @@
 """Volunteer activity journeys through the emulator: create (guided and imported), browse,
 register with questions, waitlist and promotion, my registrations with a calendar file, check-in
-by QR deep link (also for a brand-new user), attendance ticks, edits and cancellations, and the
-hostile inputs: forged buttons, double taps, bad dates, numbers, files and tokens."""
+by QR deep link (also for a brand-new user, who waits for the cadre), attendance ticks, edits
+and cancellations, and the hostile inputs: forged buttons, double taps, bad dates, numbers,
+files and tokens (more on attendance in test_attendance.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +21,8 @@ from bot.activities import Activity, ActivityDraft, ActivityKind, Audience, Ques
 from bot.clock import Clock, ManualClock
 from bot.emulator import BotApiEmulator, BotMessage, EmulatedUser
 from bot.models import Role
-from tests.e2e.conftest import BotHarness
+from tests.e2e.conftest import BotHarness, press
+from tests.spreadsheets import corner_cell, whole_grid_dimension, workbook_bytes, zip_bomb
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime(2026, 12, 20, 8, 0, tzinfo=TZ)  # the manual clock starts on 01/12/2026 08:00
@@ -383,7 +386,7 @@ async def test_forged_callbacks_never_act_for_someone_else(
         f"act:reg:{activity.id}:{an_member.id}": "không còn hiệu lực",  # "register him instead"
         f"act:cy:{activity.id}": "Bạn chưa đăng ký",  # cancelling "the" seat = only one's own
         f"act:cy:{activity.id}:{an_member.id}": "không còn hiệu lực",
-        f"acm:at:{activity.id}:{registration_id}:0": "không có quyền",
+        f"att:p:{activity.id}:{registration_id}:0": "không có quyền",
         f"acm:xy:{activity.id}": "không có quyền",
         f"acm:ed:{activity.id}:place": "không có quyền",
         "act:reg:999999": "Không tìm thấy",
@@ -458,21 +461,32 @@ async def test_check_in_link_works_for_a_new_user_after_onboarding(
     assert qr.photo is not None and qr.photo.content.startswith(b"\x89PNG")
     assert "Hiệu lực từ 07:00 20/12/2026 đến 11:00 20/12/2026" in (qr.caption or "")
     link = next(w for w in (qr.caption or "").split() if w.startswith("https://t.me/"))
-    token = link.split("start=ci_", 1)[1]
-    assert link.startswith("https://t.me/nhipcau_test_bot?start=ci_") and len(token) >= 22
+    payload = link.split("start=ci_", 1)[1]
+    assert re.fullmatch(rf"{activity.id}_\d+_[A-Za-z0-9_-]{{16}}", payload)
 
-    await an.send(f"/start ci_{token}")
+    await an.send(f"/start ci_{payload}")
     await an.wait_for(lambda m: "Chưa đến giờ điểm danh" in m.text and "07:00 20/12/2026" in m.text)
+    # At the venue: the link from weeks ago is dead; the cadre shows the code again.
     _clock(bot).set(activity.starts_at - timedelta(minutes=20))
-    await an.send(f"/start ci_{token}")
+    await an.send(f"/start ci_{payload}")
+    await an.wait_for(lambda m: "đã cũ" in m.text)
+    paused = await lan.wait_for(
+        lambda m: m.message_id == qr.message_id and "dừng làm mới" in m.content
+    )
+    await lan.click("🔄 Làm mới mã", message_id=paused.message_id)
+    fresh = await lan.wait_for(lambda m: m.message_id == qr.message_id and "Liên kết" in m.content)
+    link = next(w for w in (fresh.caption or "").split() if w.startswith("https://t.me/"))
+    payload = link.split("start=ci_", 1)[1]
+    await an.send(f"/start ci_{payload}")
     done = await an.wait_for(lambda m: "Điểm danh thành công" in m.text)
     assert "4 giờ (0,5 ngày công)" in done.text
     await an.send("/start ci_AAAAAAAAAAAAAAAAAAAAAA")  # a guessed token
     await an.wait_for(lambda m: "Mã điểm danh này không hợp lệ" in m.text)
 
-    # Someone who never used the bot scans the code: onboarding first, then the check-in.
+    # Someone who never used the bot scans the code: onboarding first, then the check-in,
+    # which waits for the cadre because they had not registered.
     new = emulator.user(7899, first_name="Cúc", last_name="Phạm")
-    await new.send(f"/start ci_{token}")
+    await new.send(f"/start ci_{payload}")
     await new.wait_for(lambda m: "Nghị định 13/2023" in m.text)
     await new.click("✅ Đồng ý")
     await new.wait_for(lambda m: "họ và tên đầy đủ" in m.text)
@@ -486,21 +500,27 @@ async def test_check_in_link_works_for_a_new_user_after_onboarding(
     await new.wait_for(lambda m: "Bước 4/4" in m.text)
     await new.send("Bỏ qua")
     await new.click("✅ Xác nhận")
-    walk_in = await new.wait_for(lambda m: "chưa đăng ký trước nhưng vẫn còn chỗ" in m.text)
+    await new.wait_for(lambda m: "Nhịp Cầu đã báo cán bộ" in m.text)
+    notice = await lan.wait_for(lambda m: "Phạm Thị Cúc" in m.text and "quét mã" in m.text)
+    await lan.click("✅ Xác nhận có mặt", message_id=notice.message_id)
+    walk_in = await new.wait_for(lambda m: "đã xác nhận bạn có mặt" in m.text)
     assert "4 giờ (0,5 ngày công)" in walk_in.text
     attended = await bot.svc.db.fetch_all(
-        "SELECT m.telegram_id, r.walk_in, r.hours_credited FROM registrations r "
-        "JOIN members m ON m.id = r.member_id WHERE r.attended_at IS NOT NULL ORDER BY 1"
+        "SELECT m.telegram_id, t.method, t.hours FROM attendance t "
+        "JOIN members m ON m.id = t.member_id WHERE t.present = 1 ORDER BY 1"
     )
-    assert [tuple(r) for r in attended] == [(7801, 0, 4.0), (7899, 1, 4.0)]
+    assert [tuple(r) for r in attended] == [(7801, "qr", 4.0), (7899, "walk_in", 4.0)]
 
-    # The activity is now full: a third walk-in is refused with the reason.
+    # The activity is now full: a third walk-in waits, and the cadre cannot take them in.
     late = await member(bot, emulator, 7802)
-    await late.send(f"/start ci_{token}")
-    await late.wait_for(lambda m: "đã đủ chỗ" in m.text)
+    await late.send(f"/start ci_{payload}")
+    await late.wait_for(lambda m: "Nhịp Cầu đã báo cán bộ" in m.text)
+    notice = await lan.wait_for(lambda m: "Đoàn viên 7802" in m.text)
+    refused = await press(lan, "✅ Xác nhận có mặt", message_id=notice.message_id)
+    assert refused.text is not None and "đã đủ 2 chỗ" in refused.text
     _clock(bot).set(activity.ends_at + timedelta(minutes=1))
-    await late.send(f"/start ci_{token}")
-    await late.wait_for(lambda m: "đã hết hạn" in m.text)
+    await late.send(f"/start ci_{payload}")
+    await late.wait_for(lambda m: "đã cũ" in m.text)
 
 
 async def test_cadre_ticks_attendance_and_attendees_are_thanked_the_day_after(
@@ -520,13 +540,13 @@ async def test_cadre_ticks_attendance_and_attendees_are_thanked_the_day_after(
     await lan.click("📋 Danh sách đăng ký")
     listing = await lan.wait_for(lambda m: "người đăng ký" in m.text)
     assert "1. Nguyễn Văn An — ☐ chưa điểm danh" in listing.text
-    await lan.click("☐ 1")
+    await lan.click("✅ 1 — có mặt")
     ticked = await lan.wait_for(lambda m: "1. Nguyễn Văn An — ✅ có mặt" in m.text)
     assert "2. Lê Thị Bình — ☐ chưa điểm danh" in ticked.text and "1 có mặt" in ticked.text
     assert (
         await bot.svc.db.fetch_value(
-            "SELECT hours_credited FROM registrations r JOIN members m ON m.id = r.member_id "
-            "WHERE m.telegram_id = 7901"
+            "SELECT hours FROM attendance t JOIN members m ON m.id = t.member_id "
+            "WHERE m.telegram_id = 7901 AND t.present = 1"
         )
         == 3.5
     )
@@ -658,6 +678,31 @@ async def test_import_validates_every_row_and_imports_all_or_nothing(
     await lan.send_document(_xlsx_of(template.document.content), "mau.xlsx")
     await lan.wait_for(lambda m: "Đã nhập 1 hoạt động" in m.text)
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM activities") == 3
+
+
+async def test_hostile_import_files_are_refused_at_once_and_delay_nobody(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    lan = await cadre(bot, emulator)
+    binh = await member(bot, emulator, 7410, name="Vũ Thị Bình")
+    await lan.send("/import")
+    await lan.wait_for(lambda m: "Nhập hoạt động từ tệp" in m.text)
+    good = workbook_bytes([HEADER.strip().split(","), GOOD.strip().split(",")])
+    for content, refusal in (
+        (zip_bomb(good, megabytes=200), "khi giải nén lớn hơn 10 MB"),
+        (corner_cell(good), "Tệp có hơn 1000 dòng"),
+    ):
+        mark, other = after(lan), after(binh)
+        await lan.send_document(content, "hoat-dong.xlsx")
+        await binh.send("/profile")  # someone else, at the same moment
+        await wait_new(binh, other, "Hồ sơ của bạn", timeout=5)
+        await wait_new(lan, mark, refusal, timeout=10)
+    assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM activities") == 0
+    # The declared used range alone (A1:XFD1048576) is no reason to refuse: rows are read as
+    # they are in the file.
+    mark = after(lan)
+    await lan.send_document(whole_grid_dimension(good), "hoat-dong.xlsx")
+    await wait_new(lan, mark, "Đã nhập 1 hoạt động", timeout=10)
 
 
 def _xlsx_of(csv_bytes: bytes) -> bytes:

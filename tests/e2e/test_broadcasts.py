@@ -183,6 +183,91 @@ async def test_pause_resume_and_cancel_from_the_progress_message(
     assert "không ở trạng thái tạm dừng" in (answer.text or "")
 
 
+async def test_pause_and_resume_hold_on_double_taps_and_old_copies(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    """«Tạm dừng» only pauses and «Tiếp tục» only resumes, however often they are pressed and
+    on whichever copy (the progress message, the /broadcasts list); a copy pressed late is
+    redrawn with the buttons that apply now."""
+    bot.reconfigure("broadcast", rate_per_second=4.0)
+    await bot.restart()
+    admin = await bot.add_member(emulator.user(ADMIN_ID))
+    await members(bot, emulator, 7450, 40, "BTP")
+    await compose(admin, "Tin chậm hai")
+    await admin.click("👥 Toàn bộ đoàn viên")
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    await admin.click("✅ Gửi ngay", message_id=count.message_id)
+    progress = await admin.wait_for(lambda m: "⏸ Tạm dừng" in m.button_texts())
+    admin.skip_pending()
+    await admin.send("/broadcasts")
+    copy = await admin.wait_for(
+        lambda m: m.message_id > progress.message_id and "⏸ Tạm dừng" in m.button_texts()
+    )
+
+    async def status() -> str:
+        return str(await bot.svc.db.fetch_value("SELECT status FROM broadcasts WHERE id = 1"))
+
+    async def tap(label: str, message_id: int, times: int = 1) -> list[str | None]:
+        seen = len(admin.answers)
+        for _ in range(times):
+            await admin.click(label, message_id=message_id)
+        await emulator.wait_until(lambda: len(admin.answers) >= seen + times)
+        return [a.text for a in admin.answers[seen : seen + times]]
+
+    assert await tap("⏸ Tạm dừng", progress.message_id, times=2) == ["Đã tạm dừng"] * 2
+    assert await status() == "paused"
+    assert await tap("⏸ Tạm dừng", copy.message_id) == ["Đã tạm dừng"]  # the older copy
+    assert await status() == "paused"
+    await admin.wait_for(
+        lambda m: m.message_id == copy.message_id and "▶️ Tiếp tục" in m.button_texts()
+    )
+    assert await tap("▶️ Tiếp tục", progress.message_id, times=2) == ["Đang gửi tiếp"] * 2
+    assert await status() == "sending"
+    # The list copy still offers «Tiếp tục»: pressing it keeps sending (it never pauses).
+    assert await tap("▶️ Tiếp tục", copy.message_id) == ["Đang gửi tiếp"]
+    assert await status() == "sending"
+    await admin.wait_for(
+        lambda m: m.message_id == copy.message_id and "⏸ Tạm dừng" in m.button_texts()
+    )
+    assert await tap("✖️ Huỷ gửi", progress.message_id, times=2) == ["Đã huỷ"] * 2
+    assert await status() == "cancelled"
+    # Pausing what is cancelled is refused, and that copy loses its buttons.
+    refused = await tap("⏸ Tạm dừng", copy.message_id)
+    assert refused == ["Thông báo này không còn đang gửi."]
+    await admin.wait_for(lambda m: m.message_id == copy.message_id and not m.buttons)
+    assert await status() == "cancelled"
+
+
+async def test_unit_choices_hold_on_double_taps(bot: BotHarness, emulator: BotApiEmulator) -> None:
+    admin = await bot.add_member(emulator.user(ADMIN_ID), unit="BTC")
+    await members(bot, emulator, 7480, 3, "BTP")
+    await members(bot, emulator, 7490, 2, "BYT")
+    await compose(admin, "Cho hai đơn vị")
+    await admin.click("🏢 Chọn đơn vị")
+    picker = await admin.wait_for(lambda m: "Chọn các đơn vị" in m.text)
+    for name in ("Bộ Tư pháp", "Bộ Y tế"):  # each tapped twice before the list is redrawn
+        seen = len(admin.answers)
+        await admin.click(name, message_id=picker.message_id)
+        await admin.click(name, message_id=picker.message_id)
+        await emulator.wait_until(lambda seen=seen: len(admin.answers) >= seen + 2)
+    await admin.wait_for(
+        lambda m: (
+            m.message_id == picker.message_id
+            and {"✓ Bộ Tư pháp", "✓ Bộ Y tế", "✅ Xong (2 đơn vị)"} <= set(m.button_texts())
+        )
+    )
+    seen = len(admin.answers)
+    await admin.click("✓ Bộ Y tế", message_id=picker.message_id)
+    await admin.click("✓ Bộ Y tế", message_id=picker.message_id)
+    await emulator.wait_until(lambda: len(admin.answers) >= seen + 2)
+    await admin.wait_for(
+        lambda m: m.message_id == picker.message_id and "✅ Xong (1 đơn vị)" in m.button_texts()
+    )
+    await admin.click("✅ Xong (1 đơn vị)", message_id=picker.message_id)
+    count = await admin.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    assert "<b>3</b>" in count.html
+
+
 @pytest.fixture
 def clock(manual_clock: ManualClock) -> Clock:
     return manual_clock
@@ -212,6 +297,43 @@ async def test_scheduled_broadcast_goes_out_at_its_time_and_can_be_cancelled_bef
     await person.wait_for(lambda m: "Hẹn giờ một" in m.text)
     await admin.wait_for(lambda m: "#1 đã gửi xong." in m.text)
     assert not any("Hẹn giờ hai" in m.text for m in person.messages)
+
+
+async def test_a_scheduled_broadcast_whose_author_lost_the_role_is_not_sent(
+    bot: BotHarness, emulator: BotApiEmulator, manual_clock: ManualClock
+) -> None:
+    """The cadre schedules for their unit, an admin revokes the role before it is due: when it
+    falls due nothing goes out, the broadcast is cancelled with the reason, the author hears
+    why, and the admin's /broadcasts shows it."""
+    admin = await bot.add_member(emulator.user(ADMIN_ID), name="Quản Trị", unit="BTC")
+    cadre = await bot.add_member(emulator.user(7700), role=Role.CADRE, unit="BYT")
+    crowd = await members(bot, emulator, 7710, 3, "BYT")
+    await compose(cadre, "Sinh hoạt chi đoàn sáng mai")
+    await cadre.click("🏢 Đoàn viên đơn vị tôi")
+    count = await cadre.wait_for(lambda m: "sẽ được gửi tới" in m.text)
+    cadre.skip_pending()
+    await cadre.click("🕒 Hẹn giờ gửi", message_id=count.message_id)
+    assert "thời điểm gửi" in (await cadre.next_message()).text
+    confirmed = await say_and_read(cadre, "01/12/2026 09:00")  # an hour ahead
+    assert "01/12/2026 09:00" in confirmed.text
+    assert "thu hồi" in (await say_and_read(admin, "/revoke 7700")).text
+
+    manual_clock.advance(timedelta(hours=1, minutes=1))
+    bot.svc.broadcasts.sender.wake()  # type: ignore[union-attr]
+    told = await cadre.wait_for(lambda m: "đã được huỷ" in m.text)
+    assert told.text == (
+        "🚫 Thông báo #1 hẹn gửi lúc 01/12/2026 09:00 đã được huỷ và chưa gửi tới ai: đến giờ "
+        "gửi, bạn không còn quyền gửi tới nhóm người nhận này (vai trò cán bộ đoàn hoặc quản trị "
+        "của bạn đã thay đổi). Nếu thông báo vẫn cần gửi, mời bạn liên hệ quản trị viên."
+    )
+    row = await bot.svc.db.fetch_one("SELECT status, cancel_reason, total FROM broadcasts")
+    assert row is not None and tuple(row) == ("cancelled", "author_not_allowed", 0)
+    assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM broadcast_recipients") == 0
+    assert not any("Sinh hoạt chi đoàn" in m.text for p in crowd for m in p.messages)
+    admin.skip_pending()
+    await admin.send("/broadcasts")
+    listed = await admin.wait_for(lambda m: "Thông báo #1" in m.text)
+    assert "đã huỷ vì người soạn không còn quyền gửi" in listed.text and not listed.buttons
 
 
 async def test_announcement_with_a_photo_and_caption(

@@ -368,7 +368,7 @@ async def test_members_browse_accepted_initiatives_and_support_once(
         )
     )
     await open_menu(other)
-    await press(emulator, other, data=f"ini:sup:{initiative_id}")
+    await press(emulator, other, data=f"ini:sup:{initiative_id}:1")
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM initiative_supports") == 2
     await press(emulator, reader, "💙 Đã ủng hộ (1) · bấm để bỏ")  # drawn before the 2nd
     await reader.wait_for(lambda m: "👍 Ủng hộ (1)" in m.button_texts())
@@ -379,11 +379,81 @@ async def test_members_browse_accepted_initiatives_and_support_once(
     await reader.click("Cộng đồng, xã hội", message_id=listing.message_id)
     await reader.wait_for(lambda m: "Chưa có sáng kiến nào được chấp nhận" in m.text)
     await open_menu(author)
-    own = await press(emulator, author, data=f"ini:sup:{initiative_id}")
+    own = await press(emulator, author, data=f"ini:sup:{initiative_id}:1")
     assert own.text and "tự ủng hộ" in own.text
-    not_public = await press(emulator, reader, data=f"ini:sup:{hidden}")
+    not_public = await press(emulator, reader, data=f"ini:sup:{hidden}:1")
     assert not_public.text and "đã được chấp nhận" in not_public.text
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM initiative_supports") == 1
+
+
+async def test_support_buttons_mean_what_they_say_on_double_taps_and_old_copies(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    """«👍 Ủng hộ» only ever adds the support and «bỏ» only removes it, however often and on
+    whichever copy of the card it is pressed."""
+    await bot.add_member(emulator.user(7055), name="Tác Giả")
+    await bot.add_member(emulator.user(7056), role=Role.CADRE)
+    reader = await bot.add_member(emulator.user(7057), name="Người Đọc", unit="BYT")
+    initiative_id = await seed_submitted(bot, 7055)
+    await move(bot, initiative_id, 7056, S.IN_REVIEW, S.ACCEPTED)
+    member = await bot.svc.members.by_telegram_id(7057)
+    assert member is not None
+
+    async def supporters() -> list[int]:
+        rows = await bot.svc.db.fetch_all(
+            "SELECT member_id FROM initiative_supports WHERE initiative_id = ?",
+            (initiative_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def open_card() -> BotMessage:
+        since = mark(reader)
+        await reader.click(data=f"ini:open:{initiative_id}")
+        return await newer(reader, since, lambda m: "👍 Ủng hộ (0)" in m.button_texts())
+
+    await open_menu(reader)
+    first, second = await open_card(), await open_card()
+    support, remove = "👍 Ủng hộ (0)", "💙 Đã ủng hộ (1) · bấm để bỏ"
+
+    # A double tap on «Ủng hộ»: both presses reach the bot before it redraws the card.
+    seen = len(reader.answers)
+    await reader.click(support, message_id=first.message_id)
+    await reader.click(support, message_id=first.message_id)
+    await emulator.wait_until(lambda: len(reader.answers) >= seen + 2)
+    assert all("Cảm ơn bạn đã ủng hộ" in (a.text or "") for a in reader.answers[seen:])
+    assert await supporters() == [member.id]
+    await reader.wait_for(lambda m: m.message_id == first.message_id and remove in m.button_texts())
+    # The second copy still shows «Ủng hộ»: pressing it keeps the support (it used to undo it).
+    stale = reader.bot_message(second.message_id)
+    assert stale is not None and support in stale.button_texts()
+    seen = len(reader.answers)
+    await reader.click(support, message_id=second.message_id)
+    await emulator.wait_until(lambda: len(reader.answers) > seen)
+    assert "Cảm ơn bạn đã ủng hộ" in (reader.answers[seen].text or "")
+    assert await supporters() == [member.id]
+    await reader.wait_for(
+        lambda m: m.message_id == second.message_id and remove in m.button_texts()
+    )
+
+    # «bỏ» twice on the second copy, then on the first copy drawn before: removed once, stays so.
+    seen = len(reader.answers)
+    await reader.click(remove, message_id=second.message_id)
+    await reader.click(remove, message_id=second.message_id)
+    await emulator.wait_until(lambda: len(reader.answers) >= seen + 2)
+    assert all("bỏ ủng hộ" in (a.text or "") for a in reader.answers[seen:])
+    assert await supporters() == []
+    seen = len(reader.answers)
+    await reader.click(remove, message_id=first.message_id)
+    await emulator.wait_until(lambda: len(reader.answers) > seen)
+    assert await supporters() == []
+    await reader.wait_for(
+        lambda m: m.message_id == first.message_id and support in m.button_texts()
+    )
+
+    # A button drawn before this change ("ini:sup:<id>", meaning "the opposite of now").
+    old = await press(emulator, reader, data=f"ini:sup:{initiative_id}")
+    assert old.text and "không còn hiệu lực" in old.text
+    assert await supporters() == []
 
 
 # --- bad input -----------------------------------------------------------------------------------

@@ -226,6 +226,59 @@ async def test_settings_switch_language_and_mute_separately(
     assert "Nhịp Cầu can help you" in help_reply.text
 
 
+async def test_mute_switches_hold_on_double_taps_and_old_copies_of_the_settings(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    """A switch sets the state it promises: tapping it twice, or on a settings card drawn
+    before, leaves that state instead of flipping it back."""
+    user = await bot.add_member(emulator.user(5118))
+
+    async def muted() -> tuple[bool, bool]:
+        member = await bot.svc.members.by_telegram_id(5118)
+        assert member is not None
+        return member.announcements_muted, member.reminders_muted
+
+    async def tap(label: str, message_id: int, times: int = 1) -> None:
+        seen = len(user.answers)
+        for _ in range(times):  # all presses leave before the bot redraws the card
+            await user.click(label, message_id=message_id)
+        await emulator.wait_until(lambda: len(user.answers) >= seen + times)
+
+    old = await say_and_read(user, "/settings")
+    card = await say_and_read(user, "/settings")
+    await tap("📢 Thông báo chung: Bật", card.message_id, times=2)
+    assert await muted() == (True, False)
+    await user.wait_for(
+        lambda m: m.message_id == card.message_id and "📢 Thông báo chung: Tắt" in m.button_texts()
+    )
+    # The old card still says "On": pressing it means "turn off", and off it stays.
+    await tap("📢 Thông báo chung: Bật", old.message_id)
+    assert await muted() == (True, False)
+    await user.wait_for(
+        lambda m: m.message_id == old.message_id and "📢 Thông báo chung: Tắt" in m.button_texts()
+    )
+    await tap("⏰ Nhắc lịch hoạt động: Bật", card.message_id, times=2)
+    assert await muted() == (True, True)
+    await tap("📢 Thông báo chung: Tắt", card.message_id, times=2)
+    assert await muted() == (False, True)
+    await tap("⏰ Nhắc lịch hoạt động: Bật", old.message_id)  # drawn before reminders muted
+    assert await muted() == (False, True)
+    await tap("⏰ Nhắc lịch hoạt động: Tắt", card.message_id)
+    assert await muted() == (False, False)
+    await tap("⏰ Nhắc lịch hoạt động: Tắt", old.message_id)  # drawn before the unmute
+    assert await muted() == (False, False)
+    await user.wait_for(
+        lambda m: (
+            m.message_id == old.message_id
+            and m.button_texts()[2:] == ["📢 Thông báo chung: Bật", "⏰ Nhắc lịch hoạt động: Bật"]
+        )
+    )
+    # A switch drawn before they carried their state ("st:ann"): nothing changes.
+    answer = await press(user, data="st:ann", message_id=card.message_id)
+    assert "không còn hiệu lực" in (answer.text or "")
+    assert await muted() == (False, False)
+
+
 async def test_profile_shows_data_and_edits_each_field(
     bot: BotHarness, emulator: BotApiEmulator
 ) -> None:
@@ -281,8 +334,9 @@ async def test_mydata_sends_everything_and_forgetme_erases_personal_fields(
     document = await user.next_message()
     assert document.document is not None
     data = json.loads(document.document.content)
-    assert data["full_name"] == "Lý Thu Quỳnh" and data["email"] == "quynh@example.vn"
-    assert data["unit_name"] == "Bộ Tư pháp"
+    profile = data["profile"]
+    assert profile["full_name"] == "Lý Thu Quỳnh" and profile["email"] == "quynh@example.vn"
+    assert profile["unit"]["name"] == "Bộ Tư pháp"
 
     ask = await say_and_read(user, "/forgetme")
     await user.click("Không, giữ lại", message_id=ask.message_id)
@@ -347,8 +401,14 @@ async def test_admin_grants_and_revokes_roles_and_menus_follow(
 ) -> None:
     admin = emulator.user(ADMIN_ID)
     member = await bot.add_member(emulator.user(5114, username="tuan_cb"), name="Đinh Công Tuấn")
-    reply = await say_and_read(admin, "/grant @tuan_cb cadre BYT")
-    assert "Đinh Công Tuấn" in reply.text and "Bộ Y tế" in reply.text
+    asked = await say_and_read(admin, "/grant @tuan_cb cadre BYT")
+    assert "Đinh Công Tuấn" in asked.text and "Bộ Y tế" in asked.text
+    assert await bot.svc.roles.get(5114) is None  # nothing granted before the confirmation
+    await admin.click("✅ Cấp cho Đinh Công Tuấn (Bộ Tư pháp)", message_id=asked.message_id)
+    reply = await admin.wait_for(
+        lambda m: m.message_id == asked.message_id and "Đã cấp quyền" in m.text
+    )
+    assert "Đinh Công Tuấn" in reply.text and "Bộ Y tế" in reply.text and not reply.buttons
     grant = await bot.svc.roles.get(5114)
     assert (
         grant is not None and grant.role is Role.CADRE and grant.unit_id == await bot.unit_id("BYT")
@@ -369,6 +429,111 @@ async def test_admin_grants_and_revokes_roles_and_menus_follow(
         (f"/revoke {ADMIN_ID}", "tệp cấu hình"),
     ):
         assert expected in (await say_and_read(admin, bad)).text, bad
+
+
+async def test_grant_by_username_shows_who_it_resolves_to_and_waits_for_confirmation(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    """A @username the bot learnt long ago may now belong to someone else: the admin sees the
+    person it resolves to (name, unit, id, since when) and nothing happens until they confirm;
+    cancelling, or pressing an old copy afterwards, grants nothing."""
+    admin = emulator.user(ADMIN_ID)
+    await bot.add_member(emulator.user(5120, username="ha_cb"), name="Lê Thu Hà", unit="BTC")
+    await bot.svc.db.execute(
+        "UPDATE members SET username_at = '2025-01-10T03:00:00+00:00' WHERE telegram_id = 5120"
+    )
+    asked = await say_and_read(admin, "/grant @ha_cb cadre BYT")
+    assert asked.text == (
+        "Cấp quyền cán bộ đoàn đơn vị Bộ Y tế cho người này?\n"
+        "• Lê Thu Hà — Bộ Tài chính, mã Telegram 5120, dùng @ha_cb từ 10/01/2025\n\n"
+        "Mời bạn kiểm tra đúng người rồi bấm xác nhận."
+    )
+    assert asked.button_texts() == ["✅ Cấp cho Lê Thu Hà (Bộ Tài chính)", "✖️ Huỷ"]
+    confirm = asked.buttons[0][0].callback_data
+    assert confirm is not None
+    answer = await press(admin, "✖️ Huỷ", message_id=asked.message_id)
+    assert answer.text is None
+    await admin.wait_for(
+        lambda m: m.message_id == asked.message_id and m.text == "Đã huỷ, chưa cấp quyền cho ai."
+    )
+    late = await press(admin, data=confirm, message_id=asked.message_id)  # the old button
+    assert "không còn hiệu lực" in (late.text or "")
+    assert await bot.svc.roles.get(5120) is None
+
+
+async def test_grant_picks_the_right_person_when_a_username_was_reused(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    """Two members once had the same @username: both are shown, newest first, each button
+    names its person; a double tap grants once and tells the person once; a forged button
+    for someone not shown grants nothing."""
+    admin = emulator.user(ADMIN_ID)
+    old = await bot.add_member(emulator.user(5121), name="Phạm Văn Cũ", unit="BTP")
+    new = await bot.add_member(emulator.user(5122), name="Vũ Thị Mới", unit="BNG")
+    outsider = await bot.add_member(emulator.user(5123), name="Người Ngoài", unit="BTP")
+    for telegram_id, since in (
+        (5121, "2024-03-01T03:00:00+00:00"),
+        (5122, "2026-11-20T03:00:00+00:00"),
+    ):
+        await bot.svc.db.execute(
+            "UPDATE members SET username = 'doan_vien', username_at = ? WHERE telegram_id = ?",
+            (since, telegram_id),
+        )
+    asked = await say_and_read(admin, "/grant @doan_vien admin")
+    assert asked.text == (
+        "⚠️ Có 2 người từng dùng “@doan_vien” với Nhịp Cầu (tên người dùng Telegram có thể được "
+        "chuyển sang người khác). Bạn muốn cấp quyền quản trị cho ai?\n"
+        "• Vũ Thị Mới — Bộ Ngoại giao, mã Telegram 5122, dùng @doan_vien từ 20/11/2026\n"
+        "• Phạm Văn Cũ — Bộ Tư pháp, mã Telegram 5121, dùng @doan_vien từ 01/03/2024"
+    )
+    assert asked.button_texts() == [
+        "✅ Cấp cho Vũ Thị Mới (Bộ Ngoại giao)",
+        "✅ Cấp cho Phạm Văn Cũ (Bộ Tư pháp)",
+        "✖️ Huỷ",
+    ]
+    data = asked.buttons[0][0].callback_data
+    assert data is not None
+    nonce = data.rsplit(":", 1)[1]
+    outsider_member = await bot.svc.members.by_telegram_id(5123)
+    assert outsider_member is not None
+    forged = await press(admin, data=f"rg:ok:{outsider_member.id}:{nonce}")
+    assert "không còn hiệu lực" in (forged.text or "")
+    seen = len(admin.answers)
+    await admin.click("✅ Cấp cho Vũ Thị Mới (Bộ Ngoại giao)", message_id=asked.message_id)
+    await admin.click("✅ Cấp cho Vũ Thị Mới (Bộ Ngoại giao)", message_id=asked.message_id)
+    await emulator.wait_until(lambda: len(admin.answers) >= seen + 2)
+    assert "không còn hiệu lực" in (admin.answers[seen + 1].text or "")
+    await admin.wait_for(
+        lambda m: (
+            m.message_id == asked.message_id and "Đã cấp quyền quản trị cho Vũ Thị Mới" in m.text
+        )
+    )
+    grants = {g.telegram_id: g.role for g in await bot.svc.roles.all()}
+    assert grants == {5122: Role.ADMIN}
+    await new.wait_for(lambda m: "Quản trị viên" in m.text)
+    assert sum("Bạn vừa được cấp vai trò" in m.text for m in new.messages) == 1
+    assert not any("Bạn vừa được cấp vai trò" in m.text for m in old.messages + outsider.messages)
+
+
+async def test_grant_by_telegram_id_also_shows_the_person_and_asks(
+    bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    admin = emulator.user(ADMIN_ID)
+    await bot.add_member(emulator.user(5124), name="Hoàng Minh", unit="BYT")
+    asked = await say_and_read(admin, "/grant 5124 cadre BYT")
+    assert "• Hoàng Minh — Bộ Y tế, mã Telegram 5124\n" in asked.text  # no username part
+    assert await bot.svc.roles.get(5124) is None
+    await admin.click("✅ Cấp cho Hoàng Minh (Bộ Y tế)", message_id=asked.message_id)
+    await admin.wait_for(lambda m: m.message_id == asked.message_id and "Đã cấp" in m.text)
+    grant = await bot.svc.roles.get(5124)
+    assert grant is not None and grant.role is Role.CADRE
+    # Someone who has not onboarded yet: granted by id, once confirmed.
+    asked = await say_and_read(admin, "/grant 5199 admin")
+    assert "• Mã Telegram 5199 — người này chưa đăng ký dùng Nhịp Cầu" in asked.text
+    await admin.click("✅ Cấp cho mã 5199", message_id=asked.message_id)
+    await admin.wait_for(lambda m: m.message_id == asked.message_id and "Đã cấp quyền" in m.text)
+    grant = await bot.svc.roles.get(5199)
+    assert grant is not None and grant.role is Role.ADMIN
 
 
 async def test_command_menus_are_published_per_role(

@@ -48,6 +48,12 @@ async def test_commands_by_role(bot: BotHarness, emulator: BotApiEmulator, role:
         refused = any(phrase in reply.text for phrase in REFUSED)
         assert refused != (role in allowed), f"{role} {command}: {reply.text!r}"
         if command.startswith("/grant"):
+            if role == "admin":  # shown first, granted once confirmed
+                assert await bot.svc.roles.get(TARGET) is None
+                await user.click("✅ Cấp cho Người Được Cấp (Bộ Y tế)", message_id=reply.message_id)
+                await user.wait_for(
+                    lambda m: m.message_id == reply.message_id and "Đã cấp" in m.text  # noqa: B023
+                )
             grant = await bot.svc.roles.get(TARGET)
             assert (grant is not None) == (role == "admin"), role
     if role != "admin":

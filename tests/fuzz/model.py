@@ -4,12 +4,19 @@ The whole security-relevant database is snapshotted before and after a batch. Ev
 must be explained by something one of the batch's senders was allowed to do:
 
 * anyone: their own member row, flow state and settings; onboarding themselves; registering
-  themselves where the activity is open to them; their own check-in with a QR token they sent;
+  themselves where the activity is open to them; their own check-in with a code they sent (a
+  link or six typed digits): present if confirmed, else a walk-in request; their wrong codes;
   their own initiatives (author moves only), supports and attachments; /forgetme of themselves;
-* a side effect of that: a waitlisted member promoted when a sender gave up their seat;
+* a side effect of that: a waitlisted member promoted when a sender gave up their seat; and of
+  /forgetme (``storage.privacy``): their never-submitted initiatives deleted and open ones
+  withdrawn, their comments and ids taken out of the history, their outbox rows dropped (and the
+  broadcasts' totals with them) or anonymised, their id as a creator or grantor replaced;
 * a cadre among the senders: objects of their own unit (activities, questions, check-in tokens,
-  registrations, campaigns, reviews of the unit's initiatives, unit-level recognition,
-  broadcasts to the unit) and broadcasts they created.
+  registrations, attendance and its log, walk-in decisions, campaigns, reviews of the unit's
+  initiatives, unit-level recognition, broadcasts to the unit) and broadcasts they created.
+
+Attendance is never deleted, its log is append-only, and nobody cancels a registration while
+recorded present.
 
 Nothing else: no role is gained, no other unit's object or other person's row is touched.
 """
@@ -37,6 +44,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "activity_questions": ("id",),
     "registrations": ("id",),
     "checkin_tokens": ("token",),
+    "attendance": ("activity_id", "member_id"),
+    "attendance_changes": ("id",),
+    "walk_in_requests": ("activity_id", "member_id"),
+    "checkin_attempts": ("member_id",),
     "initiatives": ("id",),
     "initiative_attachments": ("id",),
     "initiative_history": ("id",),
@@ -60,6 +71,8 @@ REVIEWER_MOVES = {
     ("accepted", "recognised"),
 }
 CONTENT = ("title", "field", "problem", "solution", "benefit", "coauthors")
+OPEN_STATUSES = {"submitted", "in_review", "needs_revision"}
+ANONYMOUS_ACTOR = 0  # storage.privacy.ANONYMOUS_ACTOR
 PROMOTION_COLUMNS = {"status", "waitlist_seq", "confirmed_at", "updated_at"}
 
 
@@ -108,7 +121,8 @@ class BatchFacts:
 
     senders: set[int]
     now: datetime
-    checkin_tokens_sent: dict[int, set[str]] = field(default_factory=dict)
+    checkin_tokens_sent: dict[int, set[str]] = field(default_factory=dict)  # after "ci_"
+    checkin_codes_typed: dict[int, set[int]] = field(default_factory=dict)  # activity ids
 
 
 @dataclass
@@ -137,6 +151,19 @@ class Judge:
                     self.member_tid.setdefault(mid, tid)
                 if tid in senders:
                     self.own_members.add(mid)
+        # Senders who used /forgetme in this batch: their row lost its Telegram id.
+        self.erased_members: set[int] = set()
+        self.erased_tids: set[int] = set()
+        for (mid,), row in self.after["members"].items():
+            old = self.before["members"].get((mid,))
+            if (
+                old is not None
+                and old["telegram_id"] in senders
+                and row["telegram_id"] is None
+                and row.get("deleted_at") is not None
+            ):
+                self.erased_members.add(mid)
+                self.erased_tids.add(old["telegram_id"])
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -176,6 +203,7 @@ class Judge:
         self.campaigns()
         self.activities()
         self.registrations()
+        self.attendance()
         self.initiatives()
         self.initiative_children()
         self.broadcasts()
@@ -190,7 +218,15 @@ class Judge:
         for key in d.added:
             self.refuse("roles", key, "a role was granted without an admin")
         for key in d.changed:
-            self.refuse("roles", key, "a role was changed without an admin")
+            before, after = d.changed[key]
+            changed = {c for c in after if before[c] != after[c]}
+            anonymised = (
+                changed == {"granted_by"}
+                and before["granted_by"] in self.erased_tids
+                and after["granted_by"] is None
+            )
+            if not anonymised:
+                self.refuse("roles", key, "a role was changed without an admin")
         for key in d.removed:
             if key[0] not in self.facts.senders:
                 self.refuse("roles", key, "someone else's role was removed")
@@ -295,6 +331,17 @@ class Judge:
                     "registrations", key, "another member's registration changed (no promotion)"
                 )
 
+    def scanned(self, member_id: int, activity_id: int) -> bool:
+        """Whether the member sent a check-in code of this activity in the batch."""
+        tid = self.member_tid.get(member_id, -1)
+        links = self.facts.checkin_tokens_sent.get(tid, set())
+        typed = self.facts.checkin_codes_typed.get(tid, set())
+        return activity_id in typed or any(p.split("_", 1)[0] == str(activity_id) for p in links)
+
+    def present_before(self, activity_id: int, member_id: int) -> bool:
+        row = self.before["attendance"].get((activity_id, member_id))
+        return row is not None and bool(row["present"])
+
     def own_registration(
         self, key: tuple[Any, ...], before: Row | None, after: Row, activity: Row
     ) -> None:
@@ -302,48 +349,88 @@ class Judge:
         visible = activity["open_to"] == "all" or activity["unit_id"] in self.member_units(
             member_id
         )
-        tid = self.member_tid.get(member_id)
-        tokens = self.facts.checkin_tokens_sent.get(tid or -1, set())
-        token_rows = [
-            r
-            for snap in (self.before, self.after)
-            for r in snap["checkin_tokens"].values()
-            if r["activity_id"] == activity["id"]
-        ]
-        scanned = any(r["token"] in tokens for r in token_rows)
         became_active = after["status"] in ("confirmed", "waitlisted") and (
             before is None or before["status"] == "cancelled"
         )
         if became_active:
             if not visible:
                 self.refuse("registrations", key, "registered for an activity not open to them")
-            elif after["walk_in"] and not scanned:
-                self.refuse("registrations", key, "walk-in without scanning the QR code")
-            elif not after["walk_in"] and not (
+            elif not (
                 activity["status"] == "open"
                 and self.facts.now < datetime.fromisoformat(activity["deadline_at"])
             ):
                 self.refuse("registrations", key, "registered for a closed activity")
-        attended_before = before["attended_at"] if before else None
-        credited_before = before["hours_credited"] if before else 0
-        attendance_changed = (
-            after["attended_at"] != attended_before or after["hours_credited"] != credited_before
-        )
-        if attendance_changed and (after["attended_at"] is None or not scanned):
-            self.refuse("registrations", key, "attendance changed without the QR code")
+        if (
+            before is not None
+            and before["status"] == "confirmed"
+            and after["status"] != "confirmed"
+            and self.present_before(after["activity_id"], member_id)
+        ):
+            self.refuse("registrations", key, "cancelled after checking in")
+
+    def attendance(self) -> None:
+        """Only the unit's cadre corrects or confirms; a member only checks themselves in
+        (present with their own code, or asks as a walk-in). Records stay; the log only grows."""
+        d = self.changes["attendance"]
+        touched = set(d.touched())
+        for key in d.removed:
+            self.refuse("attendance", key, "an attendance record was deleted")
+        for key in d.added.keys() | d.changed.keys():
+            activity_id, member_id = key
+            if self.managed(self.activity_unit(activity_id)):
+                continue
+            before, after = d.rows(key)
+            assert after is not None
+            own_scan = (
+                before is None
+                and member_id in self.own_members
+                and after["present"] == 1
+                and after["method"] == "qr"
+                and after["recorded_by"] is None
+                and self.scanned(member_id, activity_id)
+            )
+            if not own_scan:
+                self.refuse("attendance", key, "attendance changed without the member's code")
+        log = self.changes["attendance_changes"]
+        for key in log.changed.keys() | log.removed.keys():
+            self.refuse("attendance_changes", key, "the attendance log is append-only")
+        for key, row in log.added.items():
+            if (row["activity_id"], row["member_id"]) not in touched:
+                self.refuse("attendance_changes", key, "a log entry without a change")
+        w = self.changes["walk_in_requests"]
+        for key in w.touched():
+            activity_id, member_id = key
+            if self.managed(self.activity_unit(activity_id)):
+                continue
+            before, after = w.rows(key)
+            own = member_id in self.own_members
+            asked = after is not None and after["status"] == "pending"
+            # A pending request goes once the member checks in with a seat after all.
+            settled = after is None and (activity_id, member_id) in d.added
+            if not (own and ((asked and self.scanned(member_id, activity_id)) or settled)):
+                self.refuse("walk_in_requests", key, "a walk-in changed without its member's scan")
+        for key in self.changes["checkin_attempts"].touched():
+            if key[0] not in self.own_members:
+                self.refuse("checkin_attempts", key, "another member's wrong codes changed")
 
     def initiatives(self) -> None:
         d = self.changes["initiatives"]
         history = self.changes["initiative_history"]
-        for key in history.changed.keys() | history.removed.keys():
-            self.refuse("initiative_history", key, "history is append-only")
+        for key in history.changed:
+            if not self.erased_from_history(*history.changed[key]):
+                self.refuse("initiative_history", key, "history is append-only")
+        for key, row in history.removed.items():
+            gone = d.removed.get((row["initiative_id"],))
+            if gone is None or not self.erased_draft(gone):
+                self.refuse("initiative_history", key, "history is append-only")
         new_history: dict[int, list[Row]] = {}
         for row in sorted(history.added.values(), key=lambda r: r["id"]):
             new_history.setdefault(row["initiative_id"], []).append(row)
         for key in d.touched():
             before, after = d.rows(key)
             if after is None:
-                self.refuse("initiatives", key, "an initiative was deleted")
+                if before is None or not self.erased_draft(before):
+                    self.refuse("initiatives", key, "an initiative was deleted")
                 continue
             author = after["author_member_id"]
             is_author = author in self.own_members
@@ -381,7 +468,10 @@ class Judge:
             self.refuse("initiatives", key, f"moved by someone who sent nothing: {move}")
             return
         pair = (move["from_status"], move["to_status"])
-        by_author = move["actor_member_id"] == author and pair in AUTHOR_MOVES
+        erased = author in self.erased_members and pair[0] in OPEN_STATUSES
+        by_author = move["actor_member_id"] == author and (
+            pair in AUTHOR_MOVES or (erased and pair[1] == "withdrawn")
+        )
         by_reviewer = (
             actor_tid in self.cadre_unit
             and self.cadre_unit[actor_tid] == initiative["unit_id"]
@@ -389,6 +479,23 @@ class Judge:
         )
         if not (by_author or by_reviewer):
             self.refuse("initiatives", key, f"a move this sender may not make: {move}")
+
+    def erased_draft(self, row: Row) -> bool:
+        """An initiative /forgetme deletes: never submitted, by a member erased now."""
+        return row["author_member_id"] in self.erased_members and row.get("code") is None
+
+    def erased_from_history(self, before: Row, after: Row) -> bool:
+        """A history row /forgetme changes: the erased person's comment and id, nothing else."""
+        mine = (
+            before["actor_member_id"] in self.erased_members
+            or before["actor_telegram_id"] in self.erased_tids
+        )
+        changed = {c for c in after if before[c] != after[c]}
+        return (
+            mine
+            and changed <= {"comment", "actor_telegram_id"}
+            and all(after[c] is None for c in changed)
+        )
 
     def initiative_children(self) -> None:
         for key in self.changes["initiative_attachments"].touched():
@@ -422,17 +529,47 @@ class Judge:
             for k, row in self.before["broadcasts"].items()
             if row["created_by"] in self.cadre_unit
         }
+        recipients = self.changes["broadcast_recipients"]
+        dropped: dict[int, int] = {}  # broadcast → pending rows of erased members removed
+        for (broadcast_id, member_id), row in recipients.removed.items():
+            if member_id in self.erased_members and row["state"] == "pending":
+                dropped[broadcast_id] = dropped.get(broadcast_id, 0) + 1
         for key in d.touched():
             before, after = d.rows(key)
             if after is None:
                 self.refuse("broadcasts", key, "a broadcast was deleted")
             elif before is None:
                 self.new_broadcast(key, after)
-            elif key[0] not in mine:
+            elif key[0] not in mine and not self.erased_from_broadcast(before, after, dropped):
                 self.refuse("broadcasts", key, "someone else's broadcast changed")
-        for key in self.changes["broadcast_recipients"].touched():
-            if key[0] not in new_ids | mine:
-                self.refuse("broadcast_recipients", key, "someone else's broadcast outbox changed")
+        for key in recipients.touched():
+            if key[0] in new_ids | mine:
+                continue
+            before, after = recipients.rows(key)
+            if key[1] in self.erased_members and (
+                after is None
+                or (
+                    before is not None
+                    and after["telegram_id"] == ANONYMOUS_ACTOR
+                    and after["message_id"] is None
+                    and {c for c in after if before[c] != after[c]} <= {"telegram_id", "message_id"}
+                )
+            ):
+                continue
+            self.refuse("broadcast_recipients", key, "someone else's broadcast outbox changed")
+
+    def erased_from_broadcast(self, before: Row, after: Row, dropped: dict[int, int]) -> bool:
+        """What /forgetme changes in a broadcast: the total, less the erased members' pending
+        rows; on one they sent, their id, their chat and their name in the text."""
+        changed = {c for c in after if before[c] != after[c]}
+        allowed: set[str] = set()
+        if before["total"] - after["total"] == dropped.get(before["id"], 0):
+            allowed.add("total")
+        if before["created_by"] in self.erased_tids and after["created_by"] == ANONYMOUS_ACTOR:
+            allowed |= {"created_by", "text_html"}
+        if before["progress_chat_id"] in self.erased_tids and after["progress_chat_id"] is None:
+            allowed |= {"progress_chat_id", "progress_message_id"}
+        return changed <= allowed
 
     def new_broadcast(self, key: tuple[Any, ...], row: Row) -> None:
         unit = self.cadre_unit.get(row["created_by"])

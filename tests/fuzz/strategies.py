@@ -48,6 +48,7 @@ COMMANDS = (
     "import",
     "template",
     "manage",
+    "checkin",
     "grant",
     "revoke",
     "roles",
@@ -133,7 +134,8 @@ CALLBACK_ACTIONS: dict[str, tuple[str, ...]] = {
     "st": ("show", "lang", "ann", "rem"),
     "pv": ("forget",),
     "act": ("ls", "cmp", "ics", "v", "reg", "can", "cy", "ans", "skip"),
-    "acm": ("new", "imp", "ls", "m", "qr", "rl", "at", "ed", "x", "xy", "op", "cl"),
+    "acm": ("new", "imp", "ls", "m", "rl", "ed", "x", "xy", "op", "cl"),
+    "att": ("qr", "qs", "p", "a", "rx", "re", "k", "wy", "wn"),
     "acn": (
         "skip",
         "kind",
@@ -191,6 +193,7 @@ CALLBACK_ACTIONS: dict[str, tuple[str, ...]] = {
         "discard",
     ),
     "rm": ("yes", "no"),
+    "rg": ("ok", "tg", "no"),
     "ex": ("k", "s", "a", "c", "u", "up", "f"),
     "sx": ("p", "cl", "c"),
 }
@@ -275,7 +278,8 @@ class WorldIds:
     units: tuple[int, ...]
     campaigns: tuple[int, ...]
     people: tuple[int, ...]
-    checkin_tokens: tuple[str, ...]
+    checkin_tokens: tuple[str, ...]  # valid check-in link payloads (after "ci_")
+    checkin_codes: tuple[str, ...] = ("000000",)  # the six digits valid now
 
 
 @dataclass(frozen=True)
@@ -383,6 +387,10 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
     a, r, i = pick(ids.activities, 40), pick(ids.registrations, 40), pick(ids.initiatives, 20)
     b, u, c = pick(ids.broadcasts, 6), pick(ids.units, 12), pick(ids.campaigns, 4)
     small = word("0", "1", "2", "3")
+
+    def member() -> str:  # member ids are small: the cast is a few dozen people
+        return str(rng.randint(0, 40))
+
     version = word(*(str(n) for n in range(1, 9)))
     status = word(*WORDS[40:48])
     typed: list[tuple[str, str, list[Callable[[], str]]]] = [
@@ -395,9 +403,16 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
         ("act", "ls", [word("u", "a", "c", "x"), small]),
         ("act", "ls", [word("c"), small, c]),
         ("acm", "m", [a]),
-        ("acm", "qr", [a]),
         ("acm", "rl", [a, small]),
-        ("acm", "at", [a, r, small]),
+        ("att", "qr", [a]),
+        ("att", "qs", [a]),
+        ("att", "p", [a, r, small]),
+        ("att", "a", [a, r, small]),
+        ("att", "rx", [a, r, small]),
+        ("att", "re", [a, r, small]),
+        ("att", "k", [a, small]),
+        ("att", "wy", [a, member]),
+        ("att", "wn", [a, member, small]),
         ("acm", "ed", [a, word("start", "place", "capacity", "description", "title")]),
         ("acm", "x", [a]),
         ("acm", "xy", [a]),
@@ -413,12 +428,12 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
         ("ini", "hist", [i]),
         ("ini", "full", [i]),
         ("ini", "files", [i]),
-        ("ini", "sup", [i]),
+        ("ini", "sup", [i, word("0", "1")]),
         ("ini", "rq", [word("q", "a"), small]),
         ("bc", "pause", [b]),
         ("bc", "resume", [b]),
         ("bc", "cancel", [b]),
-        ("bc", "unit", [u, small]),
+        ("bc", "unit", [u, small, word("0", "1")]),
         ("bc", "act", [a]),
         ("bc", "aud", [word("all", "units", "cadres", "mine", "act")]),
         ("rm", "yes", [a]),
@@ -433,12 +448,18 @@ def forge(rng: random.Random, ids: WorldIds) -> str:
         ("sx", "p", [word("month", "year")]),
         ("un", "pick", [u]),
         ("pv", "forget", [word("yes", "no")]),
+        ("st", "ann", [word("on", "off")]),
+        ("st", "rem", [word("on", "off")]),
+        ("rg", "ok", [small, word("0a1b2c3d")]),
+        ("rg", "tg", [small, word("0a1b2c3d")]),
     ]
     # Presses that change state weigh three times: they are where a missing check would hurt.
     mutating = {
-        ("act", "reg"), ("act", "cy"), ("acm", "at"), ("acm", "xy"), ("acm", "op"), ("acm", "cl"),
+        ("act", "reg"), ("act", "cy"), ("att", "p"), ("att", "rx"), ("att", "re"), ("att", "wy"),
+        ("att", "wn"), ("acm", "xy"), ("acm", "op"), ("acm", "cl"),
         ("ini", "go"), ("ini", "rec"), ("ini", "sup"), ("bc", "pause"), ("bc", "resume"),
-        ("bc", "cancel"), ("rm", "no"), ("pv", "forget"), ("un", "pick"),
+        ("bc", "cancel"), ("rm", "no"), ("pv", "forget"), ("un", "pick"), ("rg", "ok"),
+        ("rg", "tg"), ("st", "ann"), ("st", "rem"),
     }  # fmt: skip
     weights = [3 if (ns, action) in mutating else 1 for ns, action, _ in typed]
     ns, action, args = rng.choices(typed, weights)[0]
@@ -494,7 +515,12 @@ def command_text(ids: WorldIds) -> st.SearchStrategy[str]:
         ),
         people,
     )
-    return st.one_of(generic, generic, escalation)
+    codes = st.builds(
+        lambda code, spaced: f"/checkin {code[:3]} {code[3:]}" if spaced else f"/checkin {code}",
+        st.one_of(st.sampled_from(ids.checkin_codes), st.from_regex(r"\A\d{6}\Z")),
+        st.booleans(),
+    )
+    return st.one_of(generic, generic, escalation, codes)
 
 
 def start_payload(ids: WorldIds) -> st.SearchStrategy[str]:

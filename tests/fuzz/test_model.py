@@ -54,9 +54,6 @@ def registration(rid: int, aid: int, mid: int, status: str, seq: int | None) -> 
         "status": status,
         "waitlist_seq": seq,
         "confirmed_at": None,
-        "attended_at": None,
-        "hours_credited": 0,
-        "walk_in": 0,
         "updated_at": "x",
     }
 
@@ -135,3 +132,122 @@ def test_onboarding_and_forgetting_oneself_in_one_batch() -> None:
     }
     assert judge(before, after, 940_001) == []  # a newcomer, gone again
     assert judge(before, after, MEMBER)  # a known member cannot explain a new row
+
+
+def attendance_row(aid: int, mid: int, present: int, method: str = "qr") -> dict[str, Any]:
+    return {
+        "activity_id": aid,
+        "member_id": mid,
+        "present": present,
+        "hours": 3.0 * present,
+        "unit_id": 1,
+        "method": method,
+        "recorded_by": None if method == "qr" else CADRE_BYT,
+    }
+
+
+def test_a_member_checks_in_only_with_a_code_of_that_activity() -> None:
+    before, after = world(), world()
+    after["attendance"][(1, 1)] = attendance_row(1, 1, 1)
+    after["attendance_changes"][(1,)] = {"id": 1, "activity_id": 1, "member_id": 1}
+    assert any("without the member's code" in v for v in judge(before, after, MEMBER))
+    facts = BatchFacts({MEMBER}, NOW, checkin_tokens_sent={MEMBER: {"3_29962112_x"}})
+    assert Judge(before, after, facts).judge()  # a code of another activity
+    facts = BatchFacts({MEMBER}, NOW, checkin_tokens_sent={MEMBER: {"1_29962112_x"}})
+    assert Judge(before, after, facts).judge() == []
+    facts = BatchFacts({MEMBER}, NOW, checkin_codes_typed={MEMBER: {1}})
+    assert Judge(before, after, facts).judge() == []
+    # Someone else's check-in, even with the code, is not the sender's to make.
+    after["attendance"] = {(1, 4): attendance_row(1, 4, 1)}
+    after["attendance_changes"][(1,)] = {"id": 1, "activity_id": 1, "member_id": 4}
+    assert Judge(before, after, facts).judge()
+
+
+def test_attendance_is_kept_and_only_the_units_cadre_corrects_it() -> None:
+    before = world()
+    before["attendance"][(1, 1)] = attendance_row(1, 1, 1)
+    after = copy.deepcopy(before)
+    after["attendance"][(1, 1)] = attendance_row(1, 1, 0, "cadre")
+    assert judge(before, after, CADRE_BYT)  # activity 1 is BTP's
+    assert judge(before, after, MEMBER)  # nor the member themselves
+    after = copy.deepcopy(before)
+    del after["attendance"][(1, 1)]
+    assert any("deleted" in v for v in judge(before, after, MEMBER))
+    after = copy.deepcopy(before)
+    after["registrations"][(1,)]["status"] = "cancelled"
+    assert any("after checking in" in v for v in judge(before, after, MEMBER))
+    before["attendance_changes"][(1,)] = {"id": 1, "activity_id": 1, "member_id": 1}
+    after = copy.deepcopy(before)
+    after["attendance_changes"][(1,)]["member_id"] = 3
+    assert any("append-only" in v for v in judge(before, after, MEMBER))
+    # The cadre of the activity's unit may correct it.
+    before["attendance"][(3, 1)] = attendance_row(3, 1, 1)
+    after = copy.deepcopy(before)
+    after["attendance"][(3, 1)] = attendance_row(3, 1, 0, "cadre")
+    after["attendance_changes"][(2,)] = {"id": 2, "activity_id": 3, "member_id": 1}
+    assert judge(before, after, CADRE_BYT) == []
+
+
+def forgotten(before: Snapshot, member_id: int) -> Snapshot:
+    """``before`` after /forgetme of ``member_id``, as storage.privacy leaves it."""
+    after = copy.deepcopy(before)
+    after["members"][(member_id,)].update(telegram_id=None, deleted_at="2026-12-01T01:00:00+00:00")
+    return after
+
+
+def test_forgetting_oneself_explains_what_the_erasure_changes() -> None:
+    before = world()
+    before["initiatives"][(1,)]["code"] = "TTST-2026-0001"
+    before["initiatives"][(2,)] = {**before["initiatives"][(1,)], "id": 2, "code": None}
+    before["initiative_history"][(1,)] = {
+        "id": 1,
+        "initiative_id": 1,
+        "actor_member_id": 3,
+        "actor_telegram_id": None,
+        "from_status": "draft",
+        "to_status": "submitted",
+        "comment": "Tác giả ghi chú",
+    }
+    before["broadcasts"][(1,)] = {
+        "id": 1,
+        "created_by": VICTIM,
+        "total": 2,
+        "text_html": "Từ Người Bị Hại",
+        "progress_chat_id": VICTIM,
+        "progress_message_id": 5,
+    }
+    for mid, tid in ((3, VICTIM), (1, MEMBER)):
+        before["broadcast_recipients"][(1, mid)] = {
+            "broadcast_id": 1,
+            "member_id": mid,
+            "telegram_id": tid,
+            "state": "pending" if mid == 3 else "sent",
+            "message_id": None if mid == 3 else 9,
+        }
+    after = forgotten(before, 3)
+    after["initiatives"][(1,)].update(status="withdrawn", title="", problem="")
+    del after["initiatives"][(2,)]
+    after["initiative_history"][(1,)]["comment"] = None
+    after["initiative_history"][(2,)] = {
+        "id": 2,
+        "initiative_id": 1,
+        "actor_member_id": 3,
+        "actor_telegram_id": None,
+        "from_status": "submitted",
+        "to_status": "withdrawn",
+    }
+    after["broadcasts"][(1,)].update(
+        created_by=0, total=1, text_html="Từ ***", progress_chat_id=None, progress_message_id=None
+    )
+    del after["broadcast_recipients"][(1, 3)]
+    assert judge(before, after, VICTIM) == []
+    # The same changes, but nobody was forgotten: none of it is explained.
+    not_forgotten = copy.deepcopy(after)
+    not_forgotten["members"] = copy.deepcopy(before["members"])
+    refused = judge(before, not_forgotten, VICTIM)
+    assert any("history is append-only" in v for v in refused)
+    assert any("an initiative was deleted" in v for v in refused)
+    assert any("someone else's broadcast changed" in v for v in refused)
+    # Forgetting oneself explains nothing about another member's outbox row.
+    after["broadcast_recipients"][(1, 1)]["telegram_id"] = 0
+    assert any("broadcast_recipients[1, 1]" in v for v in judge(before, after, VICTIM))

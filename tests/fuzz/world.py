@@ -157,7 +157,8 @@ class FuzzWorld:
         self.stats = Stats()
         self.ids: WorldIds | None = None
         self.menu_labels: list[str] = []
-        self.checkin_tokens: dict[str, int] = {}
+        self.checkin_tokens: dict[str, int] = {}  # link payload (after "ci_") → activity
+        self.checkin_codes: dict[str, int] = {}  # six digits → activity (the clock stands still)
         self._last_user_message: dict[int, int] = {}
         self._log: list[str] = []
         self.stuck = False  # the bot stopped handling updates: later batches are pointless
@@ -302,7 +303,9 @@ class FuzzWorld:
                 activity[(code, name)] = created.id
             await svc.activities.cancel_activity(organiser, activity[(code, "cancelled")])
             await svc.activities.set_registration_open(organiser, activity[(code, "closed")], False)
-            await svc.activities.checkin_qr(organiser, activity[(code, "now")], BOT_USERNAME)
+            qr = await svc.attendance.checkin_qr(organiser, activity[(code, "now")], BOT_USERNAME)
+            self.checkin_tokens[qr.link.split("start=ci_", 1)[1]] = qr.activity.id
+            self.checkin_codes[qr.code] = qr.activity.id
 
         async def register(key: str, code: str, name: str) -> None:
             actor = await self._actor(BY_KEY[key].telegram_id)
@@ -332,7 +335,7 @@ class FuzzWorld:
             "WHERE m.telegram_id = ? AND r.activity_id = ?",
             (BY_KEY["v_btp"].telegram_id, activity[("BTP", "now")]),
         )
-        await svc.activities.set_attendance(
+        await svc.attendance.set_attendance(
             organisers["BTP"], activity[("BTP", "now")], registration, True
         )
         await self._seed_initiatives()
@@ -355,10 +358,6 @@ class FuzzWorld:
             BroadcastAudience(AudienceKind.ALL),
             scheduled_at=T0 + timedelta(days=3),
         )
-        self.checkin_tokens = {
-            row["token"]: row["activity_id"]
-            for row in await svc.db.fetch_all("SELECT token, activity_id FROM checkin_tokens")
-        }
         catalogue = svc.catalogue
         for key in (
             "menu.activities",
@@ -445,6 +444,7 @@ class FuzzWorld:
             campaigns=await ids("campaigns"),
             people=(*(p.telegram_id for p in CAST), *DRIFTERS.values(), MIDFLOW_VICTIM),
             checkin_tokens=tuple(sorted(self.checkin_tokens)),
+            checkin_codes=tuple(sorted(self.checkin_codes)),
         )
 
     # --- waiting ---------------------------------------------------------------------------
@@ -645,6 +645,8 @@ class FuzzWorld:
     async def _execute(self, user: EmulatedUser, action: Action, facts: BatchFacts) -> None:
         kind, payload = action.kind, action.payload
         times = 2 if action.twice else 1
+        if kind in ("text", "command"):
+            self._note_codes(user, str(payload), facts)
         if kind == "text":
             await self._text(user, payload)
         elif kind == "menu":
@@ -717,6 +719,13 @@ class FuzzWorld:
             self._note(user, "my_chat_member", payload)
         else:  # pragma: no cover - a strategy without an executor
             raise AssertionError(kind)
+
+    def _note_codes(self, user: EmulatedUser, text: str, facts: BatchFacts) -> None:
+        """Which activities' six-digit codes this person typed (to check in by code)."""
+        digits = "".join(text.split())
+        for code, activity_id in self.checkin_codes.items():
+            if code in digits:
+                facts.checkin_codes_typed.setdefault(user.user_id, set()).add(activity_id)
 
     def _remember(self, user: EmulatedUser, message: dict[str, Any]) -> None:
         self._last_user_message[user.user_id] = message["message_id"]

@@ -1,11 +1,13 @@
 """Activities service and storage on a real SQLite file: capacity and waitlist under concurrency,
-refusals, attendance and hours, imports, calendar files and check-in codes."""
+refusals, imports and calendar files (attendance and check-in codes: test_attendance.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sqlite3
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,10 +20,13 @@ from openpyxl import Workbook
 
 from bot.access import Actor, NotAllowed
 from bot.activities import (
+    IMPORT_COLUMNS_MAX,
+    IMPORT_LINES_MAX,
+    IMPORT_ROWS_MAX,
+    IMPORT_UNPACKED_MAX,
     ActivityDraft,
     ActivityKind,
     ActivityService,
-    AttendanceOutcome,
     Audience,
     Question,
     RegisterOutcome,
@@ -30,13 +35,22 @@ from bot.activities import (
     parse_local_datetime,
     parse_reminders,
 )
+from bot.attendance import AttendanceService
 from bot.clock import ManualClock
 from bot.members import InvalidInput
 from bot.models import Member, Role
 from storage import Database
 from storage.activities import ActivityRepository
+from storage.attendance import AttendanceRepository
 from storage.members import MemberRepository, NewMember
 from storage.units import UnitRepository
+from tests.spreadsheets import (
+    corner_cell,
+    understated,
+    whole_grid_dimension,
+    workbook_bytes,
+    zip_bomb,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
@@ -52,6 +66,7 @@ class World:
     btc: int
     cadre: Actor
     admin: Actor
+    attendance: AttendanceService
     _next_id: int = 1000
 
     async def member(self, unit: int | None = None) -> Actor:
@@ -98,8 +113,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     btc = (await units.get_by_code("BTC")).id  # type: ignore[union-attr]
     clock = ManualClock(NOW)
     members = MemberRepository(db)
+    activities = ActivityRepository(db)
     service = ActivityService(
-        ActivityRepository(db),
+        activities,
         members,
         units,
         clock,
@@ -107,7 +123,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         hours_per_day=8,
         default_reminders=(timedelta(hours=24), timedelta(hours=2)),
     )
-    world = World(db, clock, service, members, btp, btc, None, None)  # type: ignore[arg-type]
+    attendance = AttendanceService(service, activities, AttendanceRepository(db), clock)
+    world = World(db, clock, service, members, btp, btc, None, None, attendance)  # type: ignore[arg-type]
     cadre_member = await world.member(btp)
     world.cadre = Actor(cadre_member.telegram_id, cadre_member.member, Role.CADRE, btp)
     world.admin = Actor(1, None, Role.ADMIN)
@@ -295,61 +312,6 @@ async def test_required_answers_and_choices_are_checked(world: World) -> None:
     assert result.registration is not None and result.registration.answers == {"1": "M"}
 
 
-# --- attendance --------------------------------------------------------------------------------
-
-
-async def test_check_in_window_walk_ins_and_hours(world: World) -> None:
-    activity = await world.service.create(world.cadre, world.draft(capacity=2, hours=4))
-    qr = await world.service.checkin_qr(world.cadre, activity.id, "nhipcau_bot")
-    assert qr.png.startswith(b"\x89PNG")
-    token = qr.link.split("start=ci_", 1)[1]
-    assert len(token) >= 22  # 16 random bytes
-    registered, walk_in, late_comer = (
-        await world.member(),
-        await world.member(),
-        await world.member(),
-    )
-    await world.service.register(registered, activity.id)
-
-    world.clock.set(activity.starts_at - timedelta(hours=2))
-    with pytest.raises(InvalidInput) as early:
-        await world.service.check_in(registered, token)
-    assert early.value.key == "activities.checkin_too_early"
-
-    world.clock.set(activity.starts_at - timedelta(minutes=30))
-    with pytest.raises(InvalidInput) as guessed:
-        await world.service.check_in(registered, "A" * 22)
-    assert guessed.value.key == "activities.checkin_invalid"
-    first = await world.service.check_in(registered, token)
-    assert first.outcome is AttendanceOutcome.ATTENDED and first.person_days == 0.5
-    assert (await world.service.check_in(registered, token)).outcome is AttendanceOutcome.ALREADY
-    assert (await world.service.check_in(walk_in, token)).outcome is AttendanceOutcome.WALK_IN
-    assert (await world.service.check_in(late_comer, token)).outcome is AttendanceOutcome.FULL
-
-    world.clock.set(activity.ends_at + timedelta(minutes=1))
-    with pytest.raises(InvalidInput) as expired:
-        await world.service.check_in(late_comer, token)
-    assert expired.value.key == "activities.checkin_expired"
-
-    mine = await world.service.my_registrations(_member(registered))
-    assert (mine.attended, mine.hours, mine.person_days) == (1, 4.0, 0.5)
-    assert [a.id for _, a in mine.past] == [activity.id]
-
-
-async def test_cadre_ticks_and_unticks_attendance(world: World) -> None:
-    activity = await world.service.create(world.cadre, world.draft())
-    person = await world.member()
-    registration = (await world.service.register(person, activity.id)).registration
-    assert registration is not None
-    with pytest.raises(InvalidInput):
-        await world.service.set_attendance(world.cadre, activity.id, registration.id, True)
-    world.clock.set(activity.starts_at)
-    ticked = await world.service.set_attendance(world.cadre, activity.id, registration.id, True)
-    assert ticked.attended_at is not None and ticked.hours_credited == 3.5
-    unticked = await world.service.set_attendance(world.cadre, activity.id, registration.id, False)
-    assert unticked.attended_at is None and unticked.hours_credited == 0
-
-
 # --- calendar ----------------------------------------------------------------------------------
 
 
@@ -458,3 +420,102 @@ async def test_xlsx_import_reads_real_dates(world: World) -> None:
     activity = await world.service.get(report.created[0])
     assert activity is not None and activity.hours == 3.5
     assert activity.starts_at == datetime(2026, 12, 20, 8, 0, tzinfo=TZ)
+
+
+# --- hostile import files ----------------------------------------------------------------------
+# Each is answered within seconds with the reason, and nothing is imported.
+
+GOOD_ROW = [
+    "Hiến máu",
+    "regular",
+    "Hà Nội",
+    "20/12/2026 08:00",
+    "20/12/2026 11:00",
+    "19/12/2026 17:00",
+    "3",
+    "50",
+    "BTP",
+]
+
+
+async def _refusal(world: World, content: bytes, name: str = "a.xlsx") -> InvalidInput:
+    with pytest.raises(InvalidInput) as refused:
+        await asyncio.wait_for(world.service.import_file(world.cadre, content, name), 10)
+    assert await world.db.fetch_value("SELECT COUNT(*) FROM activities") == 0
+    return refused.value
+
+
+async def test_an_xlsx_zip_bomb_is_refused_before_it_is_unpacked(world: World) -> None:
+    good = workbook_bytes([HEADER.strip().split(","), GOOD_ROW])
+    bomb = zip_bomb(good, megabytes=50)
+    assert len(bomb) < 100_000  # 50 MB of sheet in a few dozen KB
+    refused = await _refusal(world, bomb)
+    assert refused.key == "activities.import_unpacked_too_big"
+    assert refused.params == {"max": IMPORT_UNPACKED_MAX // 1_000_000}
+    # Small enough in total, but a thousand to one: refused as well.
+    dense = zip_bomb(good, megabytes=IMPORT_UNPACKED_MAX // 2_000_000)
+    assert (await _refusal(world, dense)).key == "activities.import_unpacked_too_big"
+    # A bomb that declares a small size: zipfile unpacks no more than that, and the part
+    # then fails its checksum, so the file reads as broken.
+    liar = understated(bomb)
+    assert (await _refusal(world, liar)).key == "activities.import_wrong_type"
+
+
+async def test_a_sheet_claiming_the_whole_grid_is_read_as_it_is(world: World) -> None:
+    content = whole_grid_dimension(workbook_bytes([HEADER.strip().split(","), GOOD_ROW]))
+    assert b'<dimension ref="A1:XFD1048576"' in zipfile.ZipFile(io.BytesIO(content)).read(
+        "xl/worksheets/sheet1.xml"
+    )
+    report = await asyncio.wait_for(world.service.import_file(world.cadre, content, "a.xlsx"), 10)
+    assert report.errors == [] and len(report.created) == 1
+
+
+async def test_a_sheet_that_really_spans_the_whole_grid_is_refused(world: World) -> None:
+    content = corner_cell(workbook_bytes([HEADER.strip().split(","), GOOD_ROW]))
+    assert len(content) < 20_000
+    refused = await _refusal(world, content)
+    assert refused.key == "activities.import_too_many_rows"
+    assert refused.params == {"max": IMPORT_ROWS_MAX}
+
+
+async def test_broken_and_oversized_tables_are_refused_with_a_reason(world: World) -> None:
+    good = workbook_bytes([HEADER.strip().split(","), GOOD_ROW])
+    assert (await _refusal(world, good[:-200])).key == "activities.import_wrong_type"  # cut short
+    huge_field = (HEADER + '"' + "x" * 200_000 + '",regular\n').encode()
+    assert (await _refusal(world, huge_field, "a.csv")).key == "activities.import_wrong_type"
+    blank_lines = (HEADER + "\n" * (IMPORT_LINES_MAX + 5) + ",".join(GOOD_ROW) + "\n").encode()
+    assert (await _refusal(world, blank_lines, "a.csv")).key == "activities.import_too_many_rows"
+    # Columns past the ones read are ignored, whatever their number.
+    wide = (HEADER.strip() + "," * 100_000 + "\n" + ",".join(GOOD_ROW) + "\n").encode()
+    report = await world.service.import_file(world.cadre, wide, "a.csv")
+    assert report.errors == [] and len(report.created) == 1
+
+
+async def test_reading_an_import_never_holds_up_the_event_loop(world: World) -> None:
+    """While files are read (a heavy legal one, then hostile ones), another task on the loop
+    keeps getting its turn: parsing runs on a worker thread."""
+    good = workbook_bytes([HEADER.strip().split(",")])
+    row = GOOD_ROW + [f"ghi chú {i}" for i in range(IMPORT_COLUMNS_MAX - len(GOOD_ROW))]
+    heavy = workbook_bytes([HEADER.strip().split(",")] + [row] * IMPORT_ROWS_MAX)
+    hostile = [corner_cell(good), zip_bomb(good), whole_grid_dimension(heavy)]
+    longest = 0.0
+    reading = True
+
+    async def other_member() -> None:
+        nonlocal longest
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while reading:
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            longest, last = max(longest, now - last), now
+
+    ticker = asyncio.create_task(other_member())
+    report = await world.service.import_file(world.cadre, heavy, "a.xlsx")
+    assert report.errors == [] and len(report.created) == IMPORT_ROWS_MAX
+    for content in hostile:
+        with contextlib.suppress(InvalidInput):
+            await asyncio.wait_for(world.service.import_file(world.cadre, content, "a.xlsx"), 10)
+    reading = False
+    await ticker
+    assert longest < 0.5, f"the loop was held up for {longest:.2f} s"

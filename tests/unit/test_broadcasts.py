@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import Actor, NotAllowed
+from bot.access import Actor, NotAllowed, resolve_actor
 from bot.broadcasts import BroadcastSender, BroadcastService, SenderSettings
 from bot.clock import ManualClock
 from bot.delivery import Blocked, Courier, Delivered, DeliverySettings, Failed, Outcome, RetryLater
@@ -29,8 +29,10 @@ from bot.models import (
     RoleGrant,
 )
 from storage import Database
+from storage.activities import ActivityRepository
 from storage.broadcasts import BroadcastRepository
 from storage.members import MemberRepository, NewMember, RoleRepository
+from storage.privacy import PrivacyRepository
 from storage.units import UnitRepository
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -56,11 +58,15 @@ class FakeTransport:
 @dataclass
 class FakeProgress:
     reports: list[tuple[int, DeliveryCounts, bool]] = field(default_factory=list)
+    told_authors: list[tuple[int, str | None]] = field(default_factory=list)
 
     async def progress(
         self, broadcast: Broadcast, counts: DeliveryCounts, eta: float | None, *, final: bool
     ) -> None:
         self.reports.append((broadcast.id, counts, final))
+
+    async def cancelled_by_bot(self, broadcast: Broadcast) -> None:
+        self.told_authors.append((broadcast.id, broadcast.cancel_reason))
 
 
 @dataclass
@@ -106,6 +112,11 @@ def sender_for(
     courier = Courier(
         DeliverySettings(rate_per_second=rate, per_chat_interval=0.0, retry_backoff=0.01)
     )
+
+    async def actor_of(telegram_id: int) -> Actor:  # ADMIN (id 1) is a config admin
+        member, grant = await world.members.with_grant(telegram_id)
+        return resolve_actor(telegram_id, member, grant, (ADMIN.telegram_id,))
+
     sender = BroadcastSender(
         world.repo,
         transport,
@@ -113,6 +124,7 @@ def sender_for(
         world.clock,
         courier,
         SenderSettings(progress_every=0.05),
+        actor_of=actor_of,
     )
     world.service.sender = sender
     return sender
@@ -144,7 +156,7 @@ async def test_audiences_leave_out_muted_deleted_and_unreachable(world: World) -
     assert m1 and m2 and m3
     await world.members.update(m1.id, NOW, announcements_muted=True)
     await world.members.set_reachable(1002, False)
-    await world.members.forget(m3.id, NOW)
+    await PrivacyRepository(world.db, ActivityRepository(world.db)).erase(m3.id, NOW)
     assert await repo.count_audience(Audience(AudienceKind.ALL)) == 27
     await RoleRepository(world.db).set(RoleGrant(1004, Role.CADRE, world.units["A"], 1, NOW))
     assert await repo.count_audience(Audience(AudienceKind.CADRES)) == 1
@@ -247,11 +259,16 @@ async def test_pause_resume_and_cancel(world: World) -> None:
     await asyncio.wait_for(sender.idle(), timeout=10)
     sent_while_pausing = len(transport.calls)
     assert sent_while_pausing < 30  # stopped early: at most what was queued
-    with pytest.raises(InvalidInput):
-        await world.service.control(ADMIN, broadcast.id, "pause")
+    again = await world.service.control(ADMIN, broadcast.id, "pause")  # a double tap: no change
+    assert again.status is BroadcastStatus.PAUSED
     await world.service.control(ADMIN, broadcast.id, "resume")
+    again = await world.service.control(ADMIN, broadcast.id, "resume")
+    assert again.status is BroadcastStatus.SENDING
     final = await finish(sender, world, broadcast.id)
     assert final.status is BroadcastStatus.DONE
+    with pytest.raises(InvalidInput) as refused:  # what is done cannot be paused
+        await world.service.control(ADMIN, broadcast.id, "pause")
+    assert refused.value.key == "broadcasts.cannot_pause"
     assert sorted(transport.calls) == list(range(1001, 1031))  # nobody twice
 
     second = await world.service.create(
@@ -290,3 +307,83 @@ async def test_scheduled_broadcast_waits_for_its_time(world: World) -> None:
     final = await finish(sender, world, broadcast.id)
     await sender.stop()
     assert final.total == 10 and sorted(transport.calls) == list(range(1021, 1031))
+
+
+async def test_a_member_erased_mid_broadcast_is_not_sent_and_not_counted(world: World) -> None:
+    """/forgetme while the sender holds the member's row in memory (in its page, or queued for
+    the courier): the outbox row is gone, and the sender skips what it had read."""
+    transport = FakeTransport(gate=asyncio.Event())
+    progress = FakeProgress()
+    sender = sender_for(world, transport, progress, rate=20.0)
+    await sender.start()
+    broadcast = await world.service.create(
+        ADMIN, BroadcastContent("Chào"), Audience(AudienceKind.ALL)
+    )
+    sender.wake()
+    for _ in range(500):  # until the first sends wait at the gate: the page is in memory
+        if sender.in_flight:
+            break
+        await asyncio.sleep(0.01)
+    assert sender.in_flight
+    privacy = PrivacyRepository(world.db, ActivityRepository(world.db))
+    for telegram_id in (1005, 1030):  # one queued for the courier, one further down the page
+        member = await world.members.by_telegram_id(telegram_id)
+        assert member is not None
+        report = await privacy.erase(member.id, NOW)
+        assert report is not None and report.dropped_announcements == 1
+        sender.skip_member(member.id)
+    transport.gate.set()  # type: ignore[union-attr]
+    final = await finish(sender, world, broadcast.id)
+    await sender.stop()
+    assert final.status is BroadcastStatus.DONE and final.total == 28
+    assert sorted(transport.calls) == [t for t in range(1001, 1031) if t not in (1005, 1030)]
+    counts = await world.repo.counts(broadcast.id)
+    assert (counts.sent, counts.failed, counts.pending) == (28, 0, 0)
+    assert progress.reports[-1] == (broadcast.id, counts, True)
+
+
+async def test_a_scheduled_broadcast_is_cancelled_if_its_author_lost_the_role(
+    world: World,
+) -> None:
+    """Checked again when it falls due: a cadre whose role was revoked, or who now runs another
+    unit, sends nothing; the broadcast is cancelled with the reason and the author told."""
+    roles = RoleRepository(world.db)
+    cadres = []
+    for telegram_id in (1001, 1002, 1003):  # three cadres of unit A
+        await roles.set(RoleGrant(telegram_id, Role.CADRE, world.units["A"], 1, NOW))
+        member, grant = await world.members.with_grant(telegram_id)
+        cadres.append(resolve_actor(telegram_id, member, grant, ()))
+    scheduled = []
+    for cadre in cadres:
+        scheduled.append(
+            await world.service.create(
+                cadre,
+                BroadcastContent(f"Tin của {cadre.telegram_id}"),
+                Audience(AudienceKind.UNITS, (world.units["A"],)),
+                scheduled_at=NOW + timedelta(hours=1),
+            )
+        )
+    await roles.delete(1001)  # revoked
+    await roles.set(RoleGrant(1002, Role.CADRE, world.units["B"], 1, NOW))  # moved to unit B
+    transport, progress = FakeTransport(), FakeProgress()
+    sender = sender_for(world, transport, progress)
+    await sender.start()
+    world.clock.advance(timedelta(hours=1, seconds=1))
+    sender.wake()
+    kept = await finish(sender, world, scheduled[2].id)  # 1003 is still cadre of A
+    await sender.stop()
+    assert kept.status is BroadcastStatus.DONE and kept.total == 20
+    for refused in scheduled[:2]:
+        row = await world.repo.get(refused.id)
+        assert row is not None
+        assert (row.status, row.cancel_reason, row.total) == (
+            BroadcastStatus.CANCELLED,
+            "author_not_allowed",
+            0,
+        )
+        assert await world.repo.counts(refused.id) == DeliveryCounts()
+    assert sorted(progress.told_authors) == [
+        (scheduled[0].id, "author_not_allowed"),
+        (scheduled[1].id, "author_not_allowed"),
+    ]
+    assert len(transport.calls) == 20  # only the one still allowed went out

@@ -22,6 +22,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     LinkPreviewOptions,
     MenuButtonCommands,
@@ -475,6 +476,72 @@ async def test_bot_upload_get_file_download_round_trip(emu: BotApiEmulator, bot:
     assert edited.caption == "Ảnh mới"
     with pytest.raises(BadRequest, match="Wrong file identifier"):
         await bot.send_document(1001, "no-such-file-id")
+
+
+async def test_edit_message_media_replaces_the_photo_and_caption_like_telegram(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    user = emu.user(1001)
+    first_png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000100000000808060000")
+    second_png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000200000002008060000")
+    sent = await bot.send_photo(
+        1001, first_png, caption="Mã <b>111111</b>", parse_mode=ParseMode.HTML
+    )
+    edited = await bot.edit_message_media(
+        InputMediaPhoto(second_png, caption="Mã <b>222222</b>", parse_mode=ParseMode.HTML),
+        chat_id=1001,
+        message_id=sent.message_id,
+        reply_markup=keyboard(("🔄 Hiện lại mã", "att:qs:1")),
+    )
+    assert not isinstance(edited, bool)
+    assert edited.caption == "Mã 222222"
+    assert edited.photo[-1].width == 32 and edited.edit_date is not None
+    assert edited.photo[-1].file_id != sent.photo[-1].file_id
+    recorded = await user.wait_for(lambda m: m.caption == "Mã 222222")
+    assert recorded.message_id == sent.message_id and recorded.edit_count == 1
+    assert recorded.photo is not None and recorded.photo.content == second_png
+    assert recorded.caption_entities == [{"type": "bold", "offset": 3, "length": 6}]
+    assert recorded.button_texts() == ["🔄 Hiện lại mã"]
+    assert emu.stats.method_calls["editMessageMedia"] == 1
+
+    # The same file, caption and buttons again: Telegram's "not modified".
+    same = InputMediaPhoto(edited.photo[-1].file_id, caption="Mã <b>222222</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest) as caught:
+        await bot.edit_message_media(
+            same,
+            chat_id=1001,
+            message_id=sent.message_id,
+            reply_markup=keyboard(("🔄 Hiện lại mã", "att:qs:1")),
+        )
+    assert caught.value.message == NOT_MODIFIED.capitalize()
+    # Without reply_markup the keyboard goes, as with the other edits.
+    await bot.edit_message_media(same, chat_id=1001, message_id=sent.message_id)
+    assert recorded.buttons == []
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_media(same, chat_id=1001, message_id=999)
+    status, body = await raw_call(
+        emu, "editMessageMedia", chat_id=1001, message_id=sent.message_id, media="{not json"
+    )
+    assert (status, body["description"]) == (
+        400,
+        "Bad Request: can't parse input media JSON object",
+    )
+    status, body = await raw_call(
+        emu, "editMessageMedia", chat_id=1001, message_id=sent.message_id, media={"type": "photo"}
+    )
+    assert body["description"] == "Bad Request: can't parse InputMedia: Media is not specified"
+    too_long = InputMediaPhoto(second_png, caption="x" * 1025)
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.edit_message_media(too_long, chat_id=1001, message_id=sent.message_id)
+
+    # A text message gains a photo (Bot API 7.x: "or to add media to text messages").
+    text = await bot.send_message(1001, "Đang tạo mã…")
+    await bot.edit_message_media(
+        InputMediaPhoto(first_png, caption="Mã mới"), chat_id=1001, message_id=text.message_id
+    )
+    became = await user.wait_for(lambda m: m.caption == "Mã mới")
+    assert became.message_id == text.message_id and became.text == ""
+    assert became.photo is not None and became.photo.content == first_png
 
 
 async def test_user_document_can_be_downloaded_by_the_bot(emu: BotApiEmulator, bot: Bot) -> None:

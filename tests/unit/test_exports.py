@@ -34,16 +34,18 @@ from bot.exports import (
     parse_date_range,
 )
 from bot.i18n import Catalogue
-from bot.members import InvalidInput
+from bot.members import InvalidInput, display_phone
 from bot.models import Member, Role
 from bot.stats import ChartLabels, PeriodKind, StatsService, chart_png
 from storage import Database
 from storage.activities import ActivityKind, ActivityRepository, Audience, NewActivity, Question
+from storage.attendance import AttendanceRepository
 from storage.db import to_db_time
 from storage.exports import ExportRepository
 from storage.members import MemberRepository, NewMember
 from storage.stats import StatsRepository
 from storage.units import UnitRepository
+from tests.spreadsheets import open_in_every_reader
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội
@@ -125,11 +127,10 @@ class World:
         )
 
     async def attend(self, activity_id: int, member: Member) -> None:
-        await self.activities.mark_attended(
+        await AttendanceRepository(self.db).check_in(
             activity_id,
             member.id,
             START.astimezone(UTC) + timedelta(minutes=5),
-            by=None,
             allow_walk_in=False,
         )
 
@@ -224,7 +225,7 @@ def by_header(rows: list[list[Any]]) -> list[dict[str, Any]]:
 # --- XLSX -------------------------------------------------------------------------------------
 
 
-async def test_registrations_xlsx_has_typed_cells_question_columns_and_neutralised_text(
+async def test_registrations_xlsx_has_typed_cells_question_columns_and_the_exact_text(
     seeded: World, tmp_path: Path
 ) -> None:
     blood = seeded.blood  # type: ignore[attr-defined]
@@ -251,33 +252,29 @@ async def test_registrations_xlsx_has_typed_cells_question_columns_and_neutralis
     assert "Họ và tên" in header and "Ngày công" in header and "Số giờ tình nguyện" in header
     assert header[-2:] == ["Cỡ áo", "Ghi chú"]  # one column per registration question
     records = by_header(rows)
-    names = [r["Họ và tên"] for r in records]
-    assert names == [
-        "'" + HOSTILE[0],
-        "'+1",
-        "'-2",
-        "'@x",
-        "'\tTab đầu dòng",
-        'Trần "Bông" Hoa, phòng 3',
-        "Dòng một\nDòng hai",
-        "Nguyễn Thị Ánh Tuyết 🌸✨",
-    ]
+    # A string cell is never a formula: the text is exactly as stored, no apostrophe.
+    assert [r["Họ và tên"] for r in records] == HOSTILE
+    name_column = header.index("Họ và tên") + 1
+    assert {sheet.cell(row, name_column).data_type for row in range(2, len(rows) + 1)} == {"s"}
     first = records[0]
     assert isinstance(first["Mã đăng ký"], int)
     assert first["Thời gian bắt đầu"] == datetime(2026, 11, 20, 8, 0)  # a date, local time
     assert first["Điểm danh lúc"] == datetime(2026, 11, 20, 8, 5)
-    assert first["Số giờ tình nguyện"] == 4.0 and first["Ngày công"] == 0.5
+    assert first["Số giờ tình nguyện"] == 4 and first["Ngày công"] == 0.5
+    assert isinstance(first["Số giờ tình nguyện"], int)  # a whole number, not 4.0
     assert isinstance(first["Ngày công"], float)
     assert first["Trạng thái"] == "Đã xác nhận"
     assert first["Đơn vị"] == "Bộ Tư pháp"
+    assert first["Đơn vị tổ chức"] == "Bộ Tư pháp"  # by name, not "BTP"
     assert first["Cỡ áo"] == "M"
     assert first["Ghi chú"] == HOSTILE[-1]  # emoji answer round-trips
-    assert records[-1]["Ghi chú"] == "'" + HOSTILE[0]  # formula answer neutralised
+    assert records[-1]["Ghi chú"] == HOSTILE[0]  # a formula-like answer, as typed
     assert records[1]["Số giờ tình nguyện"] == 0  # registered, not (yet) attended: a number
+    assert isinstance(records[1]["Số giờ tình nguyện"], int)
     assert records[0]["Hoạt động"] == "Hiến máu tình nguyện 🩸"
     summary = sheet_rows(result.files[0], "Tổng hợp")
     flat = [cell for row in summary for cell in row if cell is not None]
-    assert "Tổng cộng: Ngày công" in flat and 1.0 in flat  # two attendees x 0.5
+    assert "Tổng cộng: Ngày công" in flat and 1 in flat  # two attendees x 0.5
     assert any(isinstance(cell, datetime) for cell in flat)  # exported at, as a date
 
 
@@ -308,7 +305,7 @@ async def test_a_table_longer_than_a_sheet_goes_on_in_numbered_sheets(
         assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(rows[0]))}{len(rows)}"
         names += [r["Họ và tên"] for r in by_header([list(r) for r in rows])]
     assert len(names) == result.rows == len(HOSTILE) + 1
-    assert names[0] == "'" + HOSTILE[0] and names[-1] == "Đỗ Thị An"
+    assert names[0] == HOSTILE[0] and names[-1] == "Đỗ Thị An"
 
 
 def service_reading(world: World, repository: ExportRepository) -> ExportService:
@@ -373,7 +370,7 @@ async def test_a_cancelled_export_leaves_no_file(seeded: World, tmp_path: Path) 
 # --- CSV --------------------------------------------------------------------------------------
 
 
-async def test_registrations_csv_is_rfc4180_with_bom_and_neutralised_cells(
+async def test_registrations_csv_is_rfc4180_with_bom_and_formulas_guarded_invisibly(
     seeded: World, tmp_path: Path
 ) -> None:
     blood = seeded.blood  # type: ignore[attr-defined]
@@ -388,22 +385,25 @@ async def test_registrations_csv_is_rfc4180_with_bom_and_neutralised_cells(
     assert result.files[0].suffix == ".csv"
     rows = csv_rows(result.files[0])
     records = by_header(rows)
+    # What a spreadsheet would take for a formula starts with an invisible zero-width space;
+    # everything else is exactly the stored text.
     assert [r["Họ và tên"] for r in records] == [
-        "'" + HOSTILE[0],
-        "'+1",
-        "'-2",
-        "'@x",
-        "'\tTab đầu dòng",
+        "\u200b" + HOSTILE[0],
+        "\u200b+1",
+        "\u200b-2",
+        "\u200b@x",
+        "\u200b\tTab đầu dòng",
         'Trần "Bông" Hoa, phòng 3',
         "Dòng một\nDòng hai",
         "Nguyễn Thị Ánh Tuyết 🌸✨",
     ]
+    assert "'" not in "".join(r["Họ và tên"] for r in records if "Bông" not in r["Họ và tên"])
     raw = result.files[0].read_bytes().decode("utf-8-sig")
     assert '"Trần ""Bông"" Hoa, phòng 3"' in raw  # RFC 4180 quoting
     assert "\r\n" in raw
     first = records[0]
     assert first["Thời gian bắt đầu"] == "2026-11-20 08:00"
-    assert first["Số giờ tình nguyện"] == "4.0" and first["Ngày công"] == "0.5"
+    assert first["Số giờ tình nguyện"] == "4" and first["Ngày công"] == "0.5"
     assert first["Cỡ áo"] == "M"
 
 
@@ -417,7 +417,7 @@ async def test_attendance_csv_has_two_tables_in_one_zip(seeded: World, tmp_path:
         totals = list(csv.reader(io.StringIO(bundle.read(totals_name).decode("utf-8-sig"))))
     assert totals[0][:2] == ["Mã đoàn viên", "Họ và tên"]
     assert sorted(row[1] for row in totals[1:]) == sorted(
-        ["'" + HOSTILE[0], HOSTILE[7], "Đỗ Thị An"]
+        ["\u200b" + HOSTILE[0], HOSTILE[7], "Đỗ Thị An"]
     )
     assert result.tables[0].rows == 3
 
@@ -563,7 +563,7 @@ async def test_initiatives_come_with_their_history(world: World, tmp_path: Path)
     assert book.sheetnames == ["Tổng hợp", "Sáng kiến", "Lịch sử xử lý"]
     initiatives = by_header(sheet_rows(result.files[0], "Sáng kiến"))
     assert len(initiatives) == 1  # a draft never submitted stays private
-    assert initiatives[0]["Tên sáng kiến"] == "'=1+1 Số hoá hồ sơ"
+    assert initiatives[0]["Tên sáng kiến"] == "=1+1 Số hoá hồ sơ"
     assert initiatives[0]["Lĩnh vực"] == "Chuyển đổi số"
     assert initiatives[0]["Trạng thái"] == "Được công nhận"
     history = by_header(sheet_rows(result.files[0], "Lịch sử xử lý"))
@@ -608,20 +608,28 @@ async def test_broadcast_report_counts_deliveries(world: World, tmp_path: Path) 
 
 
 class GatedRepository(ExportRepository):
-    """Holds every export at its first chunk until the test opens the gate."""
+    """Holds every export at its first chunk until the test opens the gate. (An export reads
+    through a copy of its repository bound to its own snapshot: what it records must live in
+    shared objects, not in plain attributes.)"""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, chunk: int = 0) -> None:
         super().__init__(db)
         self.gate = asyncio.Event()
-        self.entered = 0
+        self.entered: list[Any] = []
         self.inside = asyncio.Event()
+        self.chunk = chunk
+        self.streamed = asyncio.Event()
+        self.release = asyncio.Event()
 
     async def stream(self, query: Any, chunk: int = 2000) -> AsyncIterator[list[Any]]:
-        self.entered += 1
+        self.entered.append(query)
         self.inside.set()
         await self.gate.wait()
-        async for rows in super().stream(query, chunk):
+        async for rows in super().stream(query, self.chunk or chunk):
             yield rows
+            if self.chunk:  # one row at a time, held after the first until released
+                self.streamed.set()
+                await self.release.wait()
 
 
 async def test_a_second_export_waits_and_the_same_one_is_not_doubled(
@@ -640,7 +648,7 @@ async def test_a_second_export_waits_and_the_same_one_is_not_doubled(
     assert doubled.value.key == "exports.already_running"
     for _ in range(20):  # let the queued export run as far as it can
         await asyncio.sleep(0)
-    assert repository.entered == 1 and not task2.done()
+    assert len(repository.entered) == 1 and not task2.done()
     repository.gate.set()
     done1, done2 = await asyncio.wait_for(asyncio.gather(task1, task2), 10)
     assert done1.rows > 0 and done2.rows == len(HOSTILE) + 1
@@ -719,3 +727,116 @@ async def test_stats_by_campaign(world: World) -> None:
     report = await world.stats.report(world.admin, PeriodKind.CAMPAIGN, 1)
     assert report.period.campaign_name == "Mùa hè xanh 2026"
     assert sum(u.figures.registrations for u in report.ranking) == 1
+
+
+# --- every reader sees the same clean values ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(ExportKind))
+async def test_every_xlsx_export_opens_the_same_in_independent_readers(
+    seeded: World, tmp_path: Path, kind: ExportKind
+) -> None:
+    for language in ("vi", "en"):
+        result = await run(seeded, seeded.admin, kind, ExportFormat.XLSX, tmp_path, language)
+        # openpyxl, python-calamine and pandas (calamine) agree cell for cell; every row and
+        # cell carries its reference, each sheet its dimension, no sheet name is reserved.
+        sheets = open_in_every_reader(result.files[0])
+        assert len(sheets) == len(result.tables) + 1  # the summary, then one per table
+        for table in result.tables:
+            assert len(sheets[table.name]) == 1 + max(table.rows, 1)  # header, rows or note
+
+
+async def test_cells_show_phones_units_and_figures_as_people_write_them(
+    world: World, tmp_path: Path
+) -> None:
+    third = await world.activity("Dạy học", world.btp, hours=2.5)
+    people = [
+        await world.member("Mobile Việt", world.btc, phone="+84912345678"),
+        await world.member("Bàn Hà Nội", world.btc, phone="+842438251234"),
+        await world.member("Bạn Lào", world.btc, phone="+8562055512345"),
+    ]
+    for person in people:
+        await world.register(third, person)
+        await world.attend(third, person)
+    result = await run(
+        world, world.admin, ExportKind.REGISTRATIONS, ExportFormat.XLSX, tmp_path, activity_id=third
+    )
+    records = by_header(open_in_every_reader(result.files[0])["Đăng ký"])
+    assert [r["Số điện thoại"] for r in records] == [
+        "0912 345 678",
+        "024 3825 1234",
+        "+8562055512345",
+    ]
+    assert {r["Đơn vị tổ chức"] for r in records} == {"Bộ Tư pháp"}  # the name, not "BTP"
+    assert {r["Đơn vị"] for r in records} == {"Bộ Tài chính"}
+    # 2.5 h is 0.3125 ngày công, 0.31 on each row; the total derives from the 7.5 h total
+    # (0.9375 → 0.94, half up), never from the rounded rows (3 × 0.31 = 0.93).
+    assert {r["Số giờ tình nguyện"] for r in records} == {2.5}
+    assert {r["Ngày công"] for r in records} == {0.31}
+    summary = dict(
+        (row[0], row[1]) for row in sheet_rows(result.files[0], "Tổng hợp") if len(row) > 1
+    )
+    assert summary["Tổng cộng: Số giờ tình nguyện"] == 7.5
+    assert summary["Tổng cộng: Ngày công"] == 0.94
+    csv_result = await run(
+        world, world.admin, ExportKind.REGISTRATIONS, ExportFormat.CSV, tmp_path, activity_id=third
+    )
+    rows = by_header(csv_rows(csv_result.files[0]))
+    # Phones start with 0 now, so no guard; a foreign one keeps its +, behind the guard.
+    assert [r["Số điện thoại"] for r in rows] == [
+        "0912 345 678",
+        "024 3825 1234",
+        "\u200b+8562055512345",
+    ]
+    assert rows[0]["Ngày công"] == "0.31" and rows[0]["Số giờ tình nguyện"] == "2.5"
+
+
+def test_phones_are_shown_as_vietnamese_people_write_them() -> None:
+    assert display_phone("+84912345678") == "0912 345 678"
+    assert display_phone("+84387654321") == "0387 654 321"
+    assert display_phone("+842838251234") == "028 3825 1234"
+    assert display_phone("+842033825123") == "02033825123"  # a provincial landline: as dialled
+    assert display_phone("+14155550100") == "+14155550100"  # foreign: as stored, with +
+    assert display_phone(None) is None and display_phone("") == ""
+
+
+async def test_no_sheet_takes_a_name_excel_reserves(world: World, tmp_path: Path) -> None:
+    result = await run(
+        world, world.admin, ExportKind.INITIATIVES, ExportFormat.XLSX, tmp_path, "en"
+    )
+    assert load_workbook(result.files[0]).sheetnames == [
+        "Summary",
+        "Initiatives",
+        "Initiative history",
+    ]
+    assert bot.exports._safe_sheet_name("History") == "History (1)"
+    assert bot.exports._safe_sheet_name("Tháng 1/2026: [BTP]") == "Tháng 1 2026 BTP"
+
+
+async def test_an_export_counts_and_streams_one_snapshot_while_others_read_current_data(
+    seeded: World, tmp_path: Path
+) -> None:
+    """Mid-stream (its cursor open), a member is renamed and another registers: the normal
+    read path sees both at once, and the export, one snapshot, agrees with its own counts."""
+    repository = GatedRepository(seeded.db, chunk=1)
+    service = service_reading(seeded, repository)
+    request = ExportRequest(ExportKind.REGISTRATIONS, ExportScope(), ExportFormat.XLSX)
+    task = asyncio.create_task(service.run(seeded.admin, request, tmp_path / "out"))
+    await asyncio.wait_for(repository.inside.wait(), 5)
+    repository.gate.set()
+    await asyncio.wait_for(repository.streamed.wait(), 5)  # one row out, the cursor open
+    anna = seeded.people["Đỗ Thị An"]
+    await seeded.db.execute(
+        "UPDATE members SET full_name = 'Đỗ Thị An Nhiên' WHERE id = ?", (anna.id,)
+    )
+    late = await seeded.member("Người Đến Muộn", seeded.btp)
+    await seeded.register(seeded.blood, late)  # type: ignore[attr-defined]
+    renamed = await seeded.members.by_id(anna.id)
+    assert renamed is not None and renamed.full_name == "Đỗ Thị An Nhiên"
+    count = await seeded.db.fetch_value("SELECT COUNT(*) FROM registrations")
+    assert count == len(HOSTILE) + 2
+    repository.release.set()
+    result = await asyncio.wait_for(task, 10)
+    names = [r["Họ và tên"] for r in by_header(sheet_rows(result.files[0], "Đăng ký"))]
+    assert result.rows == len(names) == len(HOSTILE) + 1  # as when it began
+    assert "Đỗ Thị An" in names and "Người Đến Muộn" not in names

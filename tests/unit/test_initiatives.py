@@ -460,17 +460,21 @@ async def test_browse_by_field_and_one_support_per_member(world: World) -> None:
     assert community.total == 4
     assert all(c.initiative.field is InitiativeField.COMMUNITY for c in community.items)
 
-    card = await w.service.toggle_support(member, public[0])
+    card = await w.service.set_support(member, public[0], True)
     assert (card.supports, card.supported_by_viewer) == (1, True)
-    card = await w.service.toggle_support(w.actors["admin"], public[0])
+    card = await w.service.set_support(member, public[0], True)  # twice: still one support
+    assert (card.supports, card.supported_by_viewer) == (1, True)
+    card = await w.service.set_support(w.actors["admin"], public[0], True)
     assert card.supports == 2 and card.supported_by_viewer
-    card = await w.service.toggle_support(member, public[0])
+    card = await w.service.set_support(member, public[0], False)
+    assert (card.supports, card.supported_by_viewer) == (1, False)
+    card = await w.service.set_support(member, public[0], False)  # removing again: no change
     assert (card.supports, card.supported_by_viewer) == (1, False)
     for refused_id, who, key in (
         (hidden, "member", "initiatives.not_public"),
         (public[1], "author", "initiatives.support_own"),
     ):
         with pytest.raises(InvalidInput) as refused:
-            await w.service.toggle_support(w.actors[who], refused_id)
+            await w.service.set_support(w.actors[who], refused_id, True)
         assert refused.value.key == key
     assert await w.db.fetch_value("SELECT COUNT(*) FROM initiative_supports") == 1

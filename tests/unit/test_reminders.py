@@ -180,13 +180,13 @@ async def test_attendees_are_thanked_the_morning_after_once(setup: Setup) -> Non
     person = await w.member()
     await w.service.register(person, activity.id)
     w.clock.set(START)
-    registration = await w.service.set_attendance(
+    ticked = await w.attendance.set_attendance(
         w.cadre,
         activity.id,
         (await w.service.registrants(w.cadre, activity.id)).registrants[0].registration.id,
         True,
     )
-    assert registration.hours_credited == 3.5
+    assert ticked.registration.hours_credited == 3.5
     assert [k for k, _, _ in await setup.run_at(activity.ends_at + timedelta(hours=6))] == []
     next_morning = datetime(2026, 12, 21, 8, 0, tzinfo=TZ)
     assert await setup.run_at(next_morning) == [(THANK_YOU, person.telegram_id, 0)]

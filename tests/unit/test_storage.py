@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,9 @@ async def test_migrations_apply_from_empty_and_rerun_is_a_no_op(tmp_path: Path) 
     db = await Database.open(path)  # second start: nothing to do
     assert await db.schema_version() == latest
     assert await apply_migrations(db._writer) == []
-    assert await db.fetch_value("SELECT COUNT(*) FROM schema_version") == latest
+    assert await db.fetch_value("SELECT COUNT(*) FROM schema_version") == len(
+        available_migrations()
+    )
     await db.close()
 
 
@@ -106,6 +108,35 @@ async def test_a_unit_renamed_by_import_is_seen_at_once_and_from_elsewhere_withi
     third = await fresh.get(found.id)
     assert third is not None and third.name == "Bộ Tư pháp (lần 3)"
     assert await units.get(found.id + 1000) is None
+    await db.close()
+
+
+async def test_a_username_belongs_to_the_last_member_seen_with_it(tmp_path: Path) -> None:
+    """Telegram gives a username to one account at a time: when the bot learns that someone
+    has it, anyone it still knew by that name is known by it no longer."""
+    db = await Database.open(tmp_path / "db.sqlite3")
+    await UnitRepository(db).upsert_many([("BTP", "Bộ Tư pháp")])
+    unit = await UnitRepository(db).get_by_code("BTP")
+    assert unit is not None
+    members = MemberRepository(db)
+
+    def person(telegram_id: int, username: str | None) -> NewMember:
+        return NewMember(
+            telegram_id, f"Người {telegram_id}", username, unit.id, None, None, "vi", NOW
+        )
+
+    first = await members.create(person(1, "hoa_cb"), NOW)
+    holders = await members.username_holders("@HOA_CB")
+    assert [(h.member.id, h.username_at) for h in holders] == [(first.id, NOW)]
+    second = await members.create(person(2, "hoa_cb"), NOW + timedelta(days=1))
+    assert [h.member.id for h in await members.username_holders("hoa_cb")] == [second.id]
+    assert (await members.by_id(first.id)).username is None  # type: ignore[union-attr]
+    later = NOW + timedelta(days=2)
+    await members.set_username(first.id, "Hoa_CB", later)  # it moved back to the first
+    holders = await members.username_holders("hoa_cb")
+    assert [(h.member.id, h.username_at) for h in holders] == [(first.id, later)]
+    await members.set_username(first.id, None, later)
+    assert await members.username_holders("hoa_cb") == []
     await db.close()
 
 

@@ -30,6 +30,7 @@ def two_tables_and_a_summary(path: Path) -> Path:
         "Đăng ký",
         [Style.PLAIN, Style.PLAIN, Style.DATE, Style.DECIMAL],
         [10, 30, 16, None],
+        rows=4,
         frozen_rows=1,
         active=True,
     )
@@ -37,11 +38,11 @@ def two_tables_and_a_summary(path: Path) -> Path:
     book.write_rows([[1, "Nguyễn Văn An", START, 4.0], [2, None, None, 0]])
     book.write_rows([[3, "Trần Thị Bình", START + timedelta(days=1), 2.5]])
     book.end_sheet(filter_to_row=4)
-    book.start_sheet("Điểm danh", [Style.PLAIN, Style.DECIMAL], [12, 12], frozen_rows=1)
+    book.start_sheet("Điểm danh", [Style.PLAIN, Style.DECIMAL], [12, 12], rows=2, frozen_rows=1)
     book.write_rows([["Mã", "Ngày công"]], [Style.BOLD, Style.BOLD])
     book.write_rows([[7, 0.5]])
     book.end_sheet(filter_to_row=2)
-    book.start_sheet("Tổng hợp", [Style.BOLD, Style.PLAIN], [32, 40], position=0)
+    book.start_sheet("Tổng hợp", [Style.BOLD, Style.PLAIN], [32, 40], rows=4, position=0)
     book.write_rows([["Báo cáo xuất dữ liệu"], []])
     book.write_rows([["Thời điểm xuất", datetime(2026, 11, 27, 10, 0)]])
     book.write_rows([["Tổng cộng: Ngày công", 1.5]], [Style.BOLD, Style.DECIMAL])
@@ -125,7 +126,7 @@ def test_hostile_text_comes_back_as_written(tmp_path: Path) -> None:
     ]
     path = tmp_path / "text.xlsx"
     book = XlsxWorkbook(path)
-    book.start_sheet("Văn bản", [Style.PLAIN])
+    book.start_sheet("Văn bản", [Style.PLAIN], rows=len(texts) + 3)
     book.write_rows([[text] for text in texts])
     book.write_rows([["x" * (MAX_TEXT + 10)], ["🌸" * MAX_TEXT], ["lẻ\ud800loi"]])
     book.end_sheet()
@@ -142,7 +143,7 @@ def test_hostile_text_comes_back_as_written(tmp_path: Path) -> None:
 def test_numbers_and_times_excel_has_no_way_to_hold(tmp_path: Path) -> None:
     path = tmp_path / "numbers.xlsx"
     book = XlsxWorkbook(path)
-    book.start_sheet("Số", [Style.PLAIN] * 5)
+    book.start_sheet("Số", [Style.PLAIN] * 5, rows=2)
     hanoi = timezone(timedelta(hours=7))
     book.write_rows(
         [
@@ -160,12 +161,32 @@ def test_numbers_and_times_excel_has_no_way_to_hold(tmp_path: Path) -> None:
 def test_ragged_and_empty_rows_keep_their_places(tmp_path: Path) -> None:
     path = tmp_path / "ragged.xlsx"
     book = XlsxWorkbook(path)
-    book.start_sheet("Dòng", [Style.PLAIN, Style.PLAIN])
+    book.start_sheet("Dòng", [Style.PLAIN] * 3, rows=4)
     book.write_rows([["a", "b"], [], ["c"], ["d", "e", "f"]])
     book.end_sheet(filter_to_row=1)
     book.close()
     rows = list(load_workbook(path)["Dòng"].iter_rows(values_only=True))
     assert rows == [("a", "b", None), (None, None, None), ("c", None, None), ("d", "e", "f")]
+
+
+def test_a_sheet_holds_exactly_the_rows_and_columns_it_announced(tmp_path: Path) -> None:
+    book = XlsxWorkbook(tmp_path / "announced.xlsx")
+    book.start_sheet("Dòng", [Style.PLAIN, Style.PLAIN], rows=2)
+    with pytest.raises(ValueError, match="2 columns"):
+        book.write_rows([["a", "b", "c"]])  # wider than its <dimension>
+    book.write_rows([["a", "b"]])
+    with pytest.raises(RuntimeError, match="1 rows written, 2 announced"):
+        book.end_sheet()
+    with pytest.raises(ValueError, match="2 rows"):
+        book.write_rows([["b"], ["c"]])
+    book.write_rows([["b"]])
+    book.end_sheet()
+    book.close()
+    with zipfile.ZipFile(tmp_path / "announced.xlsx") as package:
+        sheet = package.read("xl/worksheets/sheet1.xml").decode()
+    assert '<dimension ref="A1:B2"/>' in sheet
+    assert '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" ' in sheet
+    assert '<row r="2"><c r="A2" t="inlineStr"><is><t>b</t></is></c></row>' in sheet
 
 
 def test_a_full_disk_fails_the_workbook_and_leaves_nothing(tmp_path: Path) -> None:
@@ -175,7 +196,7 @@ def test_a_full_disk_fails_the_workbook_and_leaves_nothing(tmp_path: Path) -> No
     # The file grows under its .part name; point that at a device that is always full.
     (tmp_path / "out.xlsx.part").symlink_to("/dev/full")
     book = XlsxWorkbook(target)
-    book.start_sheet("Đăng ký", [Style.PLAIN, Style.PLAIN])
+    book.start_sheet("Đăng ký", [Style.PLAIN, Style.PLAIN], rows=400_000)
     with pytest.raises(OSError) as failure:
         for chunk in range(200):  # the deflating thread's error reaches the writer
             book.write_rows([[chunk * 2000 + i, f"Đoàn viên {i}"] for i in range(2000)])
@@ -189,7 +210,7 @@ def test_a_full_disk_fails_the_workbook_and_leaves_nothing(tmp_path: Path) -> No
 
 def test_a_workbook_given_up_half_way_leaves_nothing(tmp_path: Path) -> None:
     book = XlsxWorkbook(tmp_path / "out.xlsx")
-    book.start_sheet("Đăng ký", [Style.PLAIN])
+    book.start_sheet("Đăng ký", [Style.PLAIN], rows=5000)
     book.write_rows([[f"dòng {i}"] for i in range(5000)])
     assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx.part"]  # never the real name
     book.abort()
@@ -202,12 +223,12 @@ def test_a_workbook_given_up_half_way_leaves_nothing(tmp_path: Path) -> None:
 
 def test_sheet_names_excel_would_refuse_are_refused(tmp_path: Path) -> None:
     book = XlsxWorkbook(tmp_path / "names.xlsx")
-    for bad in ("", "a" * 32, "Tháng 1/2026", "'trích"):
+    for bad in ("", "a" * 32, "🌸" * 16, "Tháng 1/2026", "'trích", "trích'", "History", "HISTORY"):
         with pytest.raises(ValueError):
-            book.start_sheet(bad, [Style.PLAIN])
-    book.start_sheet("Đăng ký", [Style.PLAIN])
+            book.start_sheet(bad, [Style.PLAIN], rows=0)
+    book.start_sheet("Đăng ký", [Style.PLAIN], rows=0)
     book.end_sheet()
     with pytest.raises(ValueError):
-        book.start_sheet("ĐĂNG KÝ", [Style.PLAIN])  # Excel compares names without case
+        book.start_sheet("ĐĂNG KÝ", [Style.PLAIN], rows=0)  # Excel compares names without case
     book.close()
     assert load_workbook(tmp_path / "names.xlsx").sheetnames == ["Đăng ký"]
