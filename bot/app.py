@@ -39,11 +39,7 @@ from handlers.aiohttp_request import AiohttpRequest
 from handlers.broadcasts import TelegramProgress, TelegramTransport
 from handlers.bulk_api import BulkBotApi
 from handlers.lanes import PerPersonUpdateProcessor
-<<<<<<< HEAD
-=======
-from handlers.menus import commands_for
 from handlers.notices import TelegramNoticeTransport
->>>>>>> main
 from handlers.reminders import TelegramReminderTransport
 from storage.notices import NoticeRepository
 

@@ -11,21 +11,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.access import NotAllowed
-<<<<<<< HEAD
 from bot.channels.telegram.commands import commands_for
-from bot.members import InvalidInput
-from bot.models import Role
-from handlers.context import BotContext
-from handlers.ui import say
-=======
 from bot.i18n import Raw
 from bot.members import GrantCandidate, InvalidInput
 from bot.models import Member, Role
 from handlers import callbacks
 from handlers.context import BotContext
-from handlers.menus import commands_for
 from handlers.ui import answer, edit_or_send, inline, say
->>>>>>> main
 
 log = logging.getLogger(__name__)
 
