@@ -34,8 +34,8 @@ from bench.common import (
     wait_until,
     write_config,
 )
+from bot.domain.broadcasts import Audience, AudienceKind, BroadcastContent
 from bot.emulator import BotApiEmulator
-from bot.models import Audience, AudienceKind, BroadcastContent
 from storage import Database
 from storage.broadcasts import BroadcastRepository
 

@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.domain.activities import ActivityKind, Audience, NewActivity
+from bot.domain.members import NewMember
 from bot.units import read_units_csv
 from storage import Database
-from storage.activities import ActivityKind, ActivityRepository, Audience, NewActivity
-from storage.members import NewMember, bulk_insert_members
+from storage.activities import ActivityRepository
+from storage.members import bulk_insert_members
 from storage.seeding import bulk_confirm_registrations
 from storage.units import UnitRepository
 

@@ -35,14 +35,14 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import print_table, seed_members
-from bot.access import Actor
 from bot.clock import ManualClock
+from bot.domain.exports import RowFilter
+from bot.domain.members import Actor, Role
 from bot.exports import ExportFormat, ExportKind, ExportRequest, ExportScope, ExportService
 from bot.i18n import Catalogue
-from bot.models import Role
 from storage import Database
 from storage.db import to_db_time
-from storage.exports import ExportRepository, RowFilter
+from storage.exports import ExportRepository
 from storage.units import UnitRepository
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

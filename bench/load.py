@@ -17,11 +17,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.common import NOW, ROOT, wait_until
+from bot.domain.activities import ActivityKind, Audience, NewActivity
 from bot.emulator import BotApiEmulator, EmulatedUser
 from bot.i18n import Catalogue
 from bot.units import read_units_csv
 from storage import Database
-from storage.activities import ActivityKind, Audience, NewActivity
 from storage.seeding import bulk_insert_activities
 from storage.units import UnitRepository
 

@@ -32,9 +32,9 @@ from bench.load import (
     memory_mb,
     wait_for_polling,
 )
+from bot.domain.activities import ActivityKind, Audience, NewActivity
 from bot.emulator import BotApiEmulator
 from storage import Database
-from storage.activities import ActivityKind, Audience, NewActivity
 from storage.seeding import bulk_insert_activities, bulk_insert_registrations
 from storage.units import UnitRepository
 

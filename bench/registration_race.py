@@ -32,10 +32,9 @@ from bot.activities import ActivityDraft, ActivityKind, Audience
 from bot.app import BotApplication, serve
 from bot.clock import SystemClock
 from bot.config import parse_config
+from bot.domain.members import NewMember, Role, RoleGrant
 from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.models import Role, RoleGrant
 from bot.services import Services
-from storage.members import NewMember
 
 TOKEN = "123456789:BENCH-nhipcau-registration-race-token"
 CADRE_ID = 10

@@ -92,8 +92,9 @@ def _fail(message: str, code: int = EXIT_CONFIG) -> int:
 
 async def _reapply_erasures(config: Config, sources: list[Path], member_ids: list[int]) -> int:
     from bot.clock import SystemClock
+    from bot.domain.privacy import ErasedMember
     from storage.activities import ActivityRepository
-    from storage.privacy import ErasedMember, PrivacyRepository, read_erased_members
+    from storage.privacy import PrivacyRepository, read_erased_members
 
     erased: dict[int, ErasedMember] = {}
     for source in sources:

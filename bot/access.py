@@ -6,21 +6,8 @@ forged or replayed callback never acts outside the presser's role or unit.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
-from bot.models import Member, Role, RoleGrant
-
-
-class Action(enum.StrEnum):
-    # member actions (any onboarded member)
-    USE_MEMBER_FEATURES = "member"
-    # cadre actions, limited to the cadre's own unit
-    MANAGE_UNIT = "manage_unit"
-    # admin only
-    MANAGE_ROLES = "manage_roles"
-    MANAGE_ALL_UNITS = "manage_all_units"
-
+from bot.domain.errors import NotAllowed
+from bot.domain.members import Action, Actor, Member, Role, RoleGrant
 
 _MINIMUM_ROLE: dict[Action, Role] = {
     Action.USE_MEMBER_FEATURES: Role.MEMBER,
@@ -29,40 +16,6 @@ _MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_ALL_UNITS: Role.ADMIN,
 }
 _RANK = {Role.MEMBER: 1, Role.CADRE: 2, Role.ADMIN: 3}
-
-
-class NotAllowed(Exception):
-    """The actor's role or unit does not allow the action (a reply key says why)."""
-
-    def __init__(self, reason: str = "access.denied") -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The person behind an update, with what the database and config say about them."""
-
-    telegram_id: int
-    member: Member | None
-    role: Role | None  # None: not onboarded (and not an admin)
-    cadre_unit_id: int | None = None
-
-    @property
-    def is_member(self) -> bool:
-        return self.member is not None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
-
-    @property
-    def is_cadre(self) -> bool:
-        return self.role is Role.CADRE
-
-    @property
-    def language(self) -> str | None:
-        return self.member.language if self.member else None
 
 
 def resolve_actor(

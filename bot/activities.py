@@ -24,17 +24,13 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from bot.access import Action, Actor, NotAllowed, authorize, can
+from bot.access import authorize, can
 from bot.clock import Clock
 from bot.config import parse_duration
-from bot.members import InvalidInput
-from bot.models import Member, Unit
-from bot.text import fold
-from storage.activities import (
+from bot.domain.activities import (
     Activity,
     ActivityFilter,
     ActivityKind,
-    ActivityRepository,
     ActivityStatus,
     Audience,
     Campaign,
@@ -47,6 +43,10 @@ from storage.activities import (
     RegistrationStatus,
     Totals,
 )
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Action, Actor, Member, Unit
+from bot.text import fold
+from storage.activities import ActivityRepository
 from storage.members import MemberRepository
 from storage.units import UnitRepository
 

@@ -29,18 +29,19 @@ from bot.broadcasts import BroadcastSender
 from bot.channels.telegram.commands import commands_for
 from bot.config import Config
 from bot.delivery import Courier, DeliverySettings
-from bot.models import Role
+from bot.domain.members import Role
 from bot.notices import NoticeSender
 from bot.reminders import ReminderScheduler
 from bot.services import Services
 from bot.webhook import WebhookServer, start_webhook_server
-from handlers import BotContext, register_handlers
 from handlers.aiohttp_request import AiohttpRequest
 from handlers.broadcasts import TelegramProgress, TelegramTransport
 from handlers.bulk_api import BulkBotApi
+from handlers.context import BotContext
 from handlers.lanes import PerPersonUpdateProcessor
 from handlers.notices import TelegramNoticeTransport
 from handlers.reminders import TelegramReminderTransport
+from handlers.telegram_wiring import register_handlers
 from storage.notices import NoticeRepository
 
 log = logging.getLogger(__name__)

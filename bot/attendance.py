@@ -25,26 +25,22 @@ from datetime import UTC, datetime, timedelta
 
 import segno
 
-from bot.access import Action, Actor, authorize
+from bot.access import authorize
 from bot.activities import CHECKIN_OPENS_BEFORE, ActivityService, ActivityStatus, new_checkin_token
 from bot.clock import Clock
-from bot.members import InvalidInput
-from storage.activities import (
-    Activity,
-    ActivityRepository,
-    Registrant,
-    Registration,
-    RegistrationStatus,
-)
-from storage.attendance import (
+from bot.domain.activities import Activity, Registrant, Registration, RegistrationStatus
+from bot.domain.attendance import (
     AttendanceChange,
-    AttendanceRepository,
     CheckinOutcome,
     CorrectionOutcome,
     DecisionOutcome,
     Manager,
     WalkInRequest,
 )
+from bot.domain.errors import InvalidInput
+from bot.domain.members import Action, Actor
+from storage.activities import ActivityRepository
+from storage.attendance import AttendanceRepository
 
 __all__ = [
     "AttendanceService",

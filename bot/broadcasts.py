@@ -18,11 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.access import Actor, NotAllowed
 from bot.clock import Clock
 from bot.delivery import Attempted, Courier, Dispatch, Failed, Outcome
-from bot.members import InvalidInput
-from bot.models import (
+from bot.domain.broadcasts import (
     Audience,
     AudienceKind,
     Broadcast,
@@ -32,6 +30,8 @@ from bot.models import (
     DeliveryResult,
     Recipient,
 )
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor
 from bot.telegram_html import HtmlParseError, parse_html
 from storage.broadcasts import BroadcastRepository
 

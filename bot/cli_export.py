@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from bot.access import Actor, NotAllowed
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor, Role
 from bot.exports import (
     ExportFormat,
     ExportKind,
@@ -26,8 +27,6 @@ from bot.exports import (
     parse_day,
 )
 from bot.i18n import Catalogue
-from bot.members import InvalidInput
-from bot.models import Role
 from storage import Database
 from storage.exports import ExportRepository
 from storage.units import UnitRepository

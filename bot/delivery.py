@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.models import DeliveryState
+from bot.domain.broadcasts import DeliveryState
 
 log = logging.getLogger(__name__)
 

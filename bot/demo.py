@@ -11,10 +11,9 @@ from pathlib import Path
 from bot.activities import ActivityDraft, ActivityKind, Audience
 from bot.app import BotApplication, serve
 from bot.config import Config
-from bot.models import Role, RoleGrant
+from bot.domain.members import NewMember, Role, RoleGrant
 from bot.services import Services
 from bot.units import read_units_csv
-from storage.members import NewMember
 
 log = logging.getLogger(__name__)
 

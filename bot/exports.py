@@ -26,13 +26,16 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.access import Action, Actor, NotAllowed, authorize
+from bot.access import authorize
 from bot.clock import Clock
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.exports import Query, QuestionColumn, RowFilter
+from bot.domain.members import Action, Actor
 from bot.figures import person_days, rounded, total_hours
 from bot.i18n import Catalogue
-from bot.members import InvalidInput, display_phone
+from bot.members import display_phone
 from bot.xlsx_stream import MAX_ROWS, Style, XlsxWorkbook, check_sheet_name
-from storage.exports import ExportRepository, Query, QuestionColumn, RowFilter
+from storage.exports import ExportRepository
 from storage.units import UnitRepository
 
 # Telegram bots may upload documents up to 50 MB; keep a margin for the multipart envelope.

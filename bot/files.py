@@ -14,7 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.clock import Clock
-from storage.files import FileLinkRepository, StoredLink
+from bot.domain.files import StoredLink
+from storage.files import FileLinkRepository
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import Clock
-from storage.conversations import ConversationRepository, FlowState
+from bot.domain.members import FlowState
+from storage.conversations import ConversationRepository
 
 __all__ = ["FlowService", "FlowState"]
 

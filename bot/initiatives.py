@@ -7,59 +7,34 @@ role or unit violations ``NotAllowed``, and a press made on an outdated view ``I
 
 from __future__ import annotations
 
-import enum
 import posixpath
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Generic, TypeVar
+from datetime import tzinfo
+from typing import TYPE_CHECKING
 
-from bot.access import Actor, NotAllowed
 from bot.clock import Clock
-from bot.members import InvalidInput
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.initiatives import (
+    TEXT_FIELDS,
+    Attachment,
+    HistoryEntry,
+    Initiative,
+    InitiativeCard,
+    InitiativeChanged,
+    InitiativeField,
+    InitiativeStatus,
+    NewAttachment,
+    Page,
+    Party,
+    RecognitionLevel,
+    StatusChange,
+    Transition,
+)
+from bot.domain.members import Actor
 
 if TYPE_CHECKING:
     from storage.initiatives import InitiativeRepository
-
-
-class InitiativeStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    IN_REVIEW = "in_review"
-    NEEDS_REVISION = "needs_revision"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    RECOGNISED = "recognised"
-    WITHDRAWN = "withdrawn"
-
-
-class InitiativeField(enum.StrEnum):
-    DIGITAL = "digital"  # chuyển đổi số
-    ADMINISTRATIVE = "administrative"  # cải cách hành chính
-    PROFESSIONAL = "professional"  # chuyên môn, nghiệp vụ
-    RESEARCH = "research"  # nghiên cứu khoa học
-    COMMUNITY = "community"  # cộng đồng, xã hội
-    OTHER = "other"
-
-
-class RecognitionLevel(enum.StrEnum):
-    UNIT = "unit"  # by the member's own union organisation
-    BLOC = "bloc"  # by the bloc-level union (Đoàn Khối)
-
-
-class Party(enum.StrEnum):
-    """How a person stands towards one initiative; decides what they may do with it."""
-
-    AUTHOR = "author"
-    UNIT_CADRE = "unit_cadre"  # cadre of the unit the initiative belongs to
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    parties: frozenset[Party]
-    comment_required: bool = False
 
 
 S = InitiativeStatus
@@ -99,8 +74,6 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # what a bot may download through the Bot API
 MAX_OPEN_DRAFTS = 10
 PAGE_SIZE = 6
 
-TEXT_FIELDS = ("problem", "solution", "benefit")
-REQUIRED_FIELDS = ("title", "field", *TEXT_FIELDS)
 
 BLOCKED_EXTENSIONS = frozenset(
     {
@@ -137,102 +110,6 @@ BLOCKED_MIME_TYPES = frozenset(
         "text/vbscript",
     }
 )
-
-
-class InitiativeChanged(Exception):
-    """Someone else changed the initiative since the presser's view was drawn."""
-
-    def __init__(self, current: Initiative) -> None:
-        super().__init__(f"initiative {current.id} changed")
-        self.current = current
-
-
-@dataclass(frozen=True, slots=True)
-class Initiative:
-    id: int
-    code: str | None
-    author_member_id: int
-    unit_id: int
-    title: str
-    field: InitiativeField | None
-    problem: str
-    solution: str
-    benefit: str
-    coauthors: str
-    status: InitiativeStatus
-    recognition_level: RecognitionLevel | None
-    version: int
-    attachment_count: int
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None
-    decided_at: datetime | None
-
-    def missing(self) -> list[str]:
-        """Required parts not written yet, in the order the flow asks for them."""
-        return [name for name in REQUIRED_FIELDS if not getattr(self, name)]
-
-
-@dataclass(frozen=True, slots=True)
-class InitiativeCard:
-    """An initiative with what a reader needs around it."""
-
-    initiative: Initiative
-    author_name: str
-    unit_name: str
-    supports: int
-    supported_by_viewer: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    id: int
-    initiative_id: int
-    kind: str  # "document" | "photo"
-    file_id: str
-    file_unique_id: str
-    name: str
-    size: int | None
-    mime: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewAttachment:
-    kind: str
-    file_id: str
-    file_unique_id: str
-    name: str
-    size: int | None
-    mime: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    at: datetime
-    actor_name: str  # "" for someone without a member profile (a config admin) or forgotten
-    actor_role: str
-    from_status: InitiativeStatus
-    to_status: InitiativeStatus
-    comment: str | None
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    page: int
-    pages: int
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    before: Initiative
-    after: Initiative
-    party: Party
-    comment: str | None
 
 
 # --- pure rules ---------------------------------------------------------------------------

@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from bot.access import Action, Actor, authorize, resolve_actor
+from bot.access import authorize, resolve_actor
 from bot.clock import Clock
+from bot.domain.errors import InvalidInput
+from bot.domain.members import (
+    Action,
+    Actor,
+    FlowState,
+    GrantCandidate,
+    Member,
+    NewMember,
+    Profile,
+    Role,
+    RoleGrant,
+    Unit,
+    UnitPage,
+)
 from bot.i18n import LANGUAGES
-from bot.models import Member, Role, RoleGrant, Unit
-from storage.conversations import ConversationRepository, FlowState
-from storage.members import MemberRepository, NewMember, RoleRepository
+from storage.conversations import ConversationRepository
+from storage.members import MemberRepository, RoleRepository
 from storage.units import UnitRepository
 
 ONBOARDING_FLOW = "onboarding"
@@ -26,15 +37,6 @@ EMAIL_MAX = 254
 UNITS_PER_PAGE = 8
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-
-
-class InvalidInput(ValueError):
-    """Input a person typed that cannot be accepted; ``key`` names the catalogue reply."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 def clean_full_name(text: str) -> str:
@@ -89,33 +91,6 @@ def display_phone(phone: str | None) -> str | None:
     if len(national) == 11 and national[:3] in ("024", "028"):
         return f"{national[:3]} {national[3:7]} {national[7:]}"
     return national
-
-
-@dataclass(frozen=True, slots=True)
-class UnitPage:
-    units: list[Unit]
-    page: int
-    pages: int
-    total: int
-    query: str
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    member: Member
-    unit: Unit | None
-    role: Role
-    cadre_unit: Unit | None
-
-
-@dataclass(frozen=True, slots=True)
-class GrantCandidate:
-    """Someone a /grant may mean, shown to the admin before anything is granted."""
-
-    telegram_id: int
-    member: Member | None  # None: a Telegram id that has not onboarded (yet)
-    unit: Unit | None
-    username_at: datetime | None = None  # when the bot learnt the @username typed
 
 
 class MemberService:

@@ -17,8 +17,9 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.delivery import Attempted, Courier, Dispatch, Outcome
-from bot.models import DeliveryState
-from storage.notices import Notice, NoticeKind, NoticeOutcome, NoticeRepository
+from bot.domain.broadcasts import DeliveryState
+from bot.domain.notices import Notice, NoticeKind, NoticeOutcome
+from storage.notices import NoticeRepository
 
 log = logging.getLogger(__name__)
 

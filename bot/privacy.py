@@ -13,9 +13,10 @@ from typing import Any
 
 from bot.activities import ActivityService, Promotion
 from bot.clock import Clock
+from bot.domain.members import Member
+from bot.domain.privacy import ErasedMember, ReapplyReport
 from bot.figures import person_days, total_hours
-from bot.models import Member
-from storage.privacy import ErasedMember, PrivacyRepository, ReapplyReport
+from storage.privacy import PrivacyRepository
 
 log = logging.getLogger(__name__)
 

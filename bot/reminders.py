@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.delivery import Attempted, Courier, Dispatch, Outcome
-from bot.models import DeliveryState
-from storage.reminders import Addressee, LogKey, ReminderRepository, UpcomingActivity
+from bot.domain.broadcasts import DeliveryState
+from bot.domain.reminders import Addressee, LogKey, UpcomingActivity
+from storage.reminders import ReminderRepository
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 
-from bot.access import Actor, NotAllowed
 from bot.clock import Clock
-from bot.members import InvalidInput
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor
+from bot.domain.stats import UnitFigures
 from storage.exports import ExportRepository
-from storage.stats import StatsRepository, UnitFigures
+from storage.stats import StatsRepository
 
 TOP_UNITS = 10
 

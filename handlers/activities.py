@@ -17,7 +17,6 @@ from telegram import InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.access import Actor, NotAllowed
 from bot.activities import (
     CAMPAIGN_NAME_MAX,
     CAPACITY_MAX,
@@ -48,9 +47,10 @@ from bot.activities import (
     parse_reminders,
     parse_title,
 )
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor
 from bot.flows import FlowState
 from bot.i18n import Raw
-from bot.members import InvalidInput
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.notices import when_text

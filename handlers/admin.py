@@ -10,11 +10,10 @@ from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.access import NotAllowed
 from bot.channels.telegram.commands import commands_for
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import GrantCandidate, Member, Role
 from bot.i18n import Raw
-from bot.members import GrantCandidate, InvalidInput
-from bot.models import Member, Role
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.ui import answer, edit_or_send, inline, say

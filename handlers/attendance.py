@@ -24,7 +24,6 @@ from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto, Message, 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.access import Actor, NotAllowed
 from bot.attendance import (
     CheckinOutcome,
     CheckinQr,
@@ -34,8 +33,9 @@ from bot.attendance import (
     WalkInDecision,
     window_of,
 )
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor
 from bot.flows import FlowState
-from bot.members import InvalidInput
 from bot.services import Services
 from handlers import callbacks
 from handlers.activities import (

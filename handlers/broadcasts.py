@@ -14,13 +14,9 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot.access import Actor, NotAllowed
 from bot.broadcasts import eta_text, validate_text
 from bot.delivery import Outcome
-from bot.flows import FlowState
-from bot.i18n import Catalogue
-from bot.members import InvalidInput
-from bot.models import (
+from bot.domain.broadcasts import (
     Audience,
     AudienceKind,
     Broadcast,
@@ -29,6 +25,10 @@ from bot.models import (
     DeliveryCounts,
     Recipient,
 )
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor
+from bot.flows import FlowState
+from bot.i18n import Catalogue
 from handlers import callbacks
 from handlers.bulk_api import BulkBotApi
 from handlers.context import BotContext

@@ -20,8 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.access import NotAllowed
-from bot.members import InvalidInput
+from bot.domain.errors import InvalidInput, NotAllowed
 from handlers.context import BotContext
 from handlers.router import Router
 from handlers.ui import answer, main_menu, say

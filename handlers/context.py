@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.access import Actor
+from bot.domain.members import Actor
 from bot.services import Services
 
 

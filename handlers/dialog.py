@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.access import Actor
+from bot.domain.members import Actor
 from handlers import callbacks
 from handlers.menus import menu_layout
 

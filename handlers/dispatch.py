@@ -9,9 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.access import NotAllowed
+from bot.domain.errors import InvalidInput, NotAllowed
 from bot.flows import FlowState
-from bot.members import InvalidInput
 from handlers.dialog import (
     Command,
     Press,

@@ -14,7 +14,8 @@ from telegram import Bot, InputFile, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.access import Actor, NotAllowed
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor
 from bot.exports import (
     SCOPES,
     ExportFormat,
@@ -27,7 +28,6 @@ from bot.exports import (
 )
 from bot.flows import FlowState
 from bot.i18n import Catalogue
-from bot.members import InvalidInput
 from bot.services import Services
 from bot.stats import ChartLabels, PeriodKind, StatsReport, chart_png, number, percent
 from handlers import callbacks

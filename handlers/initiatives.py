@@ -12,16 +12,8 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.access import Actor, NotAllowed
-from bot.flows import FlowState
-from bot.i18n import Raw
-from bot.initiatives import (
-    MAX_ATTACHMENTS,
-    MAX_FILE_BYTES,
-    PUBLIC_STATUSES,
-    TEXT_MAX,
-    TITLE_MAX,
-    TITLE_MIN,
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.initiatives import (
     Initiative,
     InitiativeCard,
     InitiativeChanged,
@@ -32,11 +24,20 @@ from bot.initiatives import (
     Party,
     RecognitionLevel,
     StatusChange,
+)
+from bot.domain.members import Actor, Role
+from bot.flows import FlowState
+from bot.i18n import Raw
+from bot.initiatives import (
+    MAX_ATTACHMENTS,
+    MAX_FILE_BYTES,
+    PUBLIC_STATUSES,
+    TEXT_MAX,
+    TITLE_MAX,
+    TITLE_MIN,
     allowed_targets,
     recognition_levels,
 )
-from bot.members import InvalidInput
-from bot.models import Role
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router

@@ -8,7 +8,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.models import Role
+from bot.domain.members import Role
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.menus import MENU_COMMANDS

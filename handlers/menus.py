@@ -3,8 +3,7 @@ in a channel's command menu. Which role sees what is decided here; channels only
 
 from __future__ import annotations
 
-from bot.access import Actor
-from bot.models import Role
+from bot.domain.members import Actor, Role
 
 # Main menu labels, by catalogue key, in rows; cadres and admins get one more row.
 MENU_LAYOUT: tuple[tuple[str, ...], ...] = (

@@ -10,11 +10,11 @@ from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
 from bot.delivery import Outcome
+from bot.domain.notices import Notice, NoticeKind
 from bot.i18n import Catalogue, Raw
 from handlers import callbacks
 from handlers.bulk_api import BulkBotApi
 from handlers.ui import inline
-from storage.notices import Notice, NoticeKind
 
 
 def when_text(

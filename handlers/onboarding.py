@@ -9,8 +9,9 @@ from datetime import datetime
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.domain.errors import InvalidInput
 from bot.flows import FlowState
-from bot.members import ONBOARDING_FLOW, InvalidInput, clean_email, clean_full_name, clean_phone
+from bot.members import ONBOARDING_FLOW, clean_email, clean_full_name, clean_phone
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router, router_of, run_deep_link

@@ -9,10 +9,10 @@ from telegram import InputFile, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboa
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.activities import format_number
+from bot.domain.errors import InvalidInput
+from bot.domain.members import Member
 from bot.figures import format_figure
 from bot.flows import FlowState
-from bot.members import InvalidInput
-from bot.models import Member
 from handlers import callbacks
 from handlers.activities import tell_promoted
 from handlers.context import BotContext

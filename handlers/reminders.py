@@ -10,12 +10,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.access import NotAllowed
 from bot.activities import format_number
 from bot.clock import Clock
 from bot.delivery import Outcome
+from bot.domain.errors import InvalidInput, NotAllowed
 from bot.i18n import Catalogue
-from bot.members import InvalidInput
 from bot.reminders import DIGEST, REMINDER, THANK_YOU, DueMessage
 from handlers import callbacks
 from handlers.activities import tell_promoted

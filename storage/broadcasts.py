@@ -9,7 +9,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.models import (
+from bot.domain.broadcasts import (
     Audience,
     AudienceKind,
     Broadcast,

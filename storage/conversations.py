@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from bot.domain.members import FlowState
 from storage.db import Database, to_db_time
-
-
-@dataclass(frozen=True, slots=True)
-class FlowState:
-    flow: str
-    step: str
-    data: dict[str, Any]
 
 
 class ConversationRepository:

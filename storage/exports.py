@@ -13,44 +13,12 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Self
 
+from bot.domain.exports import Choice, Query, QuestionColumn, RowFilter
 from storage.db import Database, Reads, to_db_time
 
 CHUNK = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class RowFilter:
-    """Which rows an export covers. ``unit_id`` means "concerning the unit": for registrations
-    and attendance, the unit's members anywhere and anyone at the unit's own activities. A
-    member's unit there is the one they belonged to when their attendance was recorded (their
-    current one while nothing is recorded), as in /stats."""
-
-    activity_id: int | None = None
-    campaign_id: int | None = None
-    unit_id: int | None = None
-    start: datetime | None = None  # inclusive, aware
-    end: datetime | None = None  # exclusive, aware
-
-
-@dataclass(frozen=True, slots=True)
-class QuestionColumn:
-    activity_id: int
-    position: int
-    prompt: str
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """An activity or campaign offered in the export scope picker."""
-
-    id: int
-    title: str
-    unit_id: int | None
-    starts_at: str  # local date text is made by the service; here the stored value
 
 
 _REGISTRATION_FROM = (
@@ -156,14 +124,6 @@ def _registration_where(flt: RowFilter, params: dict[str, Any]) -> list[str]:
 
 def _sql(base: str, where: list[str], tail: str) -> str:
     return base + (" WHERE " + " AND ".join(where) if where else "") + tail
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A finished statement with its parameters: the export streams it, the bench times it."""
-
-    sql: str
-    params: dict[str, Any]
 
 
 class ExportRepository:

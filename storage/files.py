@@ -5,24 +5,14 @@ so a copy of the database does not open anyone's files."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.files import StoredLink
 from storage.db import Database, from_db_time, to_db_time
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class StoredLink:
-    name: str  # the stored file's name in the files folder
-    filename: str  # what the person's browser saves it as
-    mime: str
-    member_id: int | None
-    expires_at: datetime
-    uses_left: int | None  # None: any number until it expires
 
 
 class FileLinkRepository:

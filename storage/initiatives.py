@@ -14,7 +14,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.initiatives import (
+from bot.domain.initiatives import (
     Attachment,
     HistoryEntry,
     Initiative,

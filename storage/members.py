@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import Member, Role, RoleGrant
+from bot.domain.members import Member, NewMember, Role, RoleGrant, UsernameHolder
 from storage.db import Database, from_db_time, to_db_time
 
 _MEMBER_COLUMNS = (
@@ -34,26 +33,6 @@ def _member(row: sqlite3.Row) -> Member:
         deleted_at=from_db_time(row["deleted_at"]),
         created_at=created,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class UsernameHolder:
-    """A member the bot has seen with a given @username, and since when."""
-
-    member: Member
-    username_at: datetime | None  # None: recorded before the bot kept the time
-
-
-@dataclass(frozen=True, slots=True)
-class NewMember:
-    telegram_id: int
-    full_name: str
-    username: str | None
-    unit_id: int
-    phone: str | None
-    email: str | None
-    language: str
-    consent_at: datetime
 
 
 # Fields a member may edit in their profile, mapped to their column; nothing else is updatable.

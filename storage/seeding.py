@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from storage.activities import NewActivity
+from bot.domain.activities import NewActivity
 from storage.db import Database, to_db_time
 
 

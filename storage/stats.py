@@ -5,26 +5,10 @@ recorded), so that moving to another unit does not carry past hours along."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.stats import UnitFigures
 from storage.db import Database, to_db_time
-
-
-@dataclass(frozen=True, slots=True)
-class UnitFigures:
-    unit_id: int
-    code: str
-    name: str
-    members: int
-    active_members: int  # with a registration (confirmed or waitlisted) in the period
-    registrations: int  # confirmed
-    ended_registrations: int  # confirmed, for activities that have ended (attendance rate base)
-    attended: int
-    hours: float
-    initiatives_submitted: int
-    initiatives_accepted: int
-
 
 _PER_UNIT = """
 SELECT u.id, u.code, u.name,

@@ -6,7 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 
-from bot.models import Unit
+from bot.domain.members import Unit
 from bot.text import fold
 from storage.db import Database
 

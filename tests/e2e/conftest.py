@@ -15,10 +15,9 @@ import pytest
 from bot.app import BotApplication, serve
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.config import Config, parse_config
+from bot.domain.members import NewMember, Role, RoleGrant
 from bot.emulator import BotApiEmulator, BotMessage, CallbackAnswer, EmulatedUser
-from bot.models import Role, RoleGrant
 from bot.services import Services
-from storage.members import NewMember
 
 TOKEN = "123456789:TEST-nhipcau-end-to-end-token-abc"
 ADMIN_ID = 900001

@@ -19,8 +19,8 @@ from openpyxl import Workbook
 
 from bot.activities import Activity, ActivityDraft, ActivityKind, Audience, Question
 from bot.clock import Clock, ManualClock
+from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, BotMessage, EmulatedUser
-from bot.models import Role
 from tests.e2e.conftest import BotHarness, press
 from tests.spreadsheets import corner_cell, whole_grid_dimension, workbook_bytes, zip_bomb
 

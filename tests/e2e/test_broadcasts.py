@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import Clock, ManualClock
+from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.models import Role
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 
 

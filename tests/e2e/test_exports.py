@@ -22,9 +22,10 @@ from openpyxl import load_workbook
 from bot.activities import ActivityDraft
 from bot.activities import ActivityKind as Kind
 from bot.activities import Audience as Open
+from bot.domain.activities import ActivityKind, Audience, NewActivity
+from bot.domain.members import Role
 from bot.emulator import BotApiEmulator
-from bot.models import Role
-from storage.activities import ActivityKind, ActivityRepository, Audience, NewActivity
+from storage.activities import ActivityRepository
 from storage.attendance import AttendanceRepository
 from storage.exports import ExportRepository
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read

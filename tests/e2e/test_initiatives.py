@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from bot.domain.initiatives import InitiativeStatus as S
+from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, BotMessage, CallbackAnswer, EmulatedUser
-from bot.initiatives import InitiativeStatus as S
-from bot.models import Role
 from tests.e2e.conftest import BotHarness
 
 MENU = "💡 Sáng kiến"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.members import Role
 from bot.emulator import BotApiEmulator
-from bot.models import Role
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 from tests.e2e.test_onboarding import menu_labels
 

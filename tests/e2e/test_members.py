@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.models import Role
 from handlers.router import Router
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 from tests.e2e.test_onboarding import MENU, menu_labels, onboard
@@ -594,8 +594,7 @@ async def test_a_refusal_a_handler_forgot_to_catch_still_reaches_the_person(
 ) -> None:
     from telegram.ext import CallbackQueryHandler, CommandHandler
 
-    from bot.access import NotAllowed
-    from bot.members import InvalidInput
+    from bot.domain.errors import InvalidInput, NotAllowed
 
     async def careless(update, context):  # type: ignore[no-untyped-def]
         raise InvalidInput("onboarding.email_invalid")

@@ -13,11 +13,11 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from bot.access import Actor
 from bot.activities import ActivityDraft, ActivityKind, Audience, Question
+from bot.domain.broadcasts import Audience as BroadcastAudience
+from bot.domain.broadcasts import AudienceKind, BroadcastContent, BroadcastStatus
+from bot.domain.members import Actor, Role
 from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.models import Audience as BroadcastAudience
-from bot.models import AudienceKind, BroadcastContent, BroadcastStatus, Role
 from storage.attendance import AttendanceRepository
 from tests.e2e.conftest import ADMIN_ID, BotHarness, say_and_read
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.models import Role
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 
 REFUSED = ("không có quyền", "cần đăng ký")

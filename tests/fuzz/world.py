@@ -25,15 +25,14 @@ from typing import Any, TypeVar
 
 from telegram import Update
 
-from bot.access import Actor
 from bot.activities import ActivityDraft, ActivityKind, Audience, Question
 from bot.clock import ManualClock
+from bot.domain.broadcasts import Audience as BroadcastAudience
+from bot.domain.broadcasts import AudienceKind, BroadcastContent
+from bot.domain.initiatives import InitiativeStatus as S
+from bot.domain.initiatives import RecognitionLevel
+from bot.domain.members import Actor, NewMember, Role, RoleGrant
 from bot.emulator import BotApiEmulator, BotMessage, EmulatedGroup, EmulatedUser
-from bot.initiatives import InitiativeStatus as S
-from bot.initiatives import RecognitionLevel
-from bot.models import Audience as BroadcastAudience
-from bot.models import AudienceKind, BroadcastContent, Role, RoleGrant
-from storage.members import NewMember
 from tests.e2e.conftest import ADMIN_ID, TOKEN, BotHarness
 from tests.fuzz.model import BatchFacts, Judge, snapshot
 from tests.fuzz.strategies import Action, Batch, WorldIds

@@ -18,7 +18,6 @@ import pytest
 from icalendar import Calendar
 from openpyxl import Workbook
 
-from bot.access import Actor, NotAllowed
 from bot.activities import (
     IMPORT_COLUMNS_MAX,
     IMPORT_LINES_MAX,
@@ -37,12 +36,12 @@ from bot.activities import (
 )
 from bot.attendance import AttendanceService
 from bot.clock import ManualClock
-from bot.members import InvalidInput
-from bot.models import Member, Role
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor, Member, NewMember, Role
 from storage import Database
 from storage.activities import ActivityRepository
 from storage.attendance import AttendanceRepository
-from storage.members import MemberRepository, NewMember
+from storage.members import MemberRepository
 from storage.units import UnitRepository
 from tests.spreadsheets import (
     corner_cell,

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import Actor, NotAllowed
 from bot.attendance import (
     WRONG_CODES_LIMIT,
     WRONG_CODES_PAUSE_S,
@@ -22,11 +21,13 @@ from bot.attendance import (
     short_code,
     window_of,
 )
-from bot.members import InvalidInput
-from bot.models import Role, RoleGrant
+from bot.domain.activities import Audience
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.exports import RowFilter
+from bot.domain.members import Actor, Role, RoleGrant
 from storage import Database
-from storage.activities import ActivityRepository, Audience
-from storage.exports import ExportRepository, RowFilter
+from storage.activities import ActivityRepository
+from storage.exports import ExportRepository
 from storage.members import RoleRepository
 from storage.migrations import available_migrations
 from storage.stats import StatsRepository

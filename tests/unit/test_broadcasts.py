@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import Actor, NotAllowed, resolve_actor
+from bot.access import resolve_actor
 from bot.broadcasts import BroadcastSender, BroadcastService, SenderSettings
 from bot.clock import ManualClock
 from bot.delivery import Blocked, Courier, Delivered, DeliverySettings, Failed, Outcome, RetryLater
-from bot.members import InvalidInput
-from bot.models import (
+from bot.domain.broadcasts import (
     Audience,
     AudienceKind,
     Broadcast,
@@ -25,13 +24,13 @@ from bot.models import (
     BroadcastStatus,
     DeliveryCounts,
     Recipient,
-    Role,
-    RoleGrant,
 )
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor, NewMember, Role, RoleGrant
 from storage import Database
 from storage.activities import ActivityRepository
 from storage.broadcasts import BroadcastRepository
-from storage.members import MemberRepository, NewMember, RoleRepository
+from storage.members import MemberRepository, RoleRepository
 from storage.privacy import PrivacyRepository
 from storage.units import UnitRepository
 

@@ -21,8 +21,10 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 import bot.exports
-from bot.access import Actor, NotAllowed
 from bot.clock import ManualClock
+from bot.domain.activities import ActivityKind, Audience, NewActivity, Question
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Actor, Member, NewMember, Role
 from bot.exports import (
     ExportFormat,
     ExportKind,
@@ -34,15 +36,14 @@ from bot.exports import (
     parse_date_range,
 )
 from bot.i18n import Catalogue
-from bot.members import InvalidInput, display_phone
-from bot.models import Member, Role
+from bot.members import display_phone
 from bot.stats import ChartLabels, PeriodKind, StatsService, chart_png
 from storage import Database
-from storage.activities import ActivityKind, ActivityRepository, Audience, NewActivity, Question
+from storage.activities import ActivityRepository
 from storage.attendance import AttendanceRepository
 from storage.db import to_db_time
 from storage.exports import ExportRepository
-from storage.members import MemberRepository, NewMember
+from storage.members import MemberRepository
 from storage.stats import StatsRepository
 from storage.units import UnitRepository
 from tests.spreadsheets import open_in_every_reader

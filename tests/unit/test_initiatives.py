@@ -13,25 +13,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.access import Actor, NotAllowed, resolve_actor
+from bot.access import resolve_actor
 from bot.clock import ManualClock
-from bot.initiatives import (
-    MAX_FILE_BYTES,
-    TRANSITIONS,
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.initiatives import (
     InitiativeChanged,
     InitiativeField,
-    InitiativeService,
     InitiativeStatus,
     NewAttachment,
     Party,
     RecognitionLevel,
-    may_transition,
 )
-from bot.members import InvalidInput
-from bot.models import Role, RoleGrant
+from bot.domain.members import Actor, NewMember, Role, RoleGrant
+from bot.initiatives import MAX_FILE_BYTES, TRANSITIONS, InitiativeService, may_transition
 from storage.db import Database
 from storage.initiatives import InitiativeRepository
-from storage.members import MemberRepository, NewMember, RoleRepository
+from storage.members import MemberRepository, RoleRepository
 from storage.units import UnitRepository
 
 S = InitiativeStatus

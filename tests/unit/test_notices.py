@@ -12,11 +12,12 @@ import pytest
 
 from bot.activities import ActivityStatus
 from bot.delivery import Courier, Delivered, DeliverySettings, Outcome
+from bot.domain.errors import InvalidInput
+from bot.domain.notices import Notice, NoticeKind
 from bot.i18n import Catalogue
-from bot.members import InvalidInput
 from bot.notices import NoticeSender
 from handlers.notices import render_notice
-from storage.notices import Notice, NoticeKind, NoticeRepository
+from storage.notices import NoticeRepository
 from tests.unit import test_activities
 from tests.unit.test_activities import TZ, World
 

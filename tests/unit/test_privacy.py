@@ -16,41 +16,37 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.access import Actor
 from bot.activities import ActivityDraft, ActivityKind, Audience, Question
 from bot.clock import ManualClock
 from bot.config import parse_config
-from bot.initiatives import InitiativeField, InitiativeStatus, NewAttachment, RecognitionLevel
-from bot.models import (
-    Audience as BroadcastAudience,
+from bot.domain.activities import RegistrationStatus
+from bot.domain.broadcasts import Audience as BroadcastAudience
+from bot.domain.broadcasts import AudienceKind, BroadcastContent, DeliveryResult, DeliveryState
+from bot.domain.exports import RowFilter
+from bot.domain.initiatives import (
+    InitiativeField,
+    InitiativeStatus,
+    NewAttachment,
+    RecognitionLevel,
 )
-from bot.models import (
-    AudienceKind,
-    BroadcastContent,
-    DeliveryResult,
-    DeliveryState,
-    Member,
-    Role,
-    RoleGrant,
-)
+from bot.domain.members import Actor, Member, NewMember, Role, RoleGrant
+from bot.domain.privacy import ERASED, Person
+from bot.domain.reminders import LogKey
 from bot.privacy import ForgetResult
 from bot.services import Services
 from bot.stats import PeriodKind
 from storage import Database
-from storage.activities import ActivityRepository, RegistrationStatus
-from storage.exports import ExportRepository, RowFilter
-from storage.members import NewMember
+from storage.activities import ActivityRepository
+from storage.exports import ExportRepository
 from storage.privacy import (
     ANONYMOUS_ACTOR,
-    ERASED,
     INTERNAL_TABLES,
     PERSONAL_DATA,
-    Person,
     PrivacyRepository,
     TableSteps,
     read_erased_members,
 )
-from storage.reminders import LogKey, ReminderRepository
+from storage.reminders import ReminderRepository
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội

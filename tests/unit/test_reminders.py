@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.delivery import Blocked, Courier, Delivered, DeliverySettings, Outcome
-from bot.models import Role, RoleGrant
+from bot.domain.members import Role, RoleGrant
+from bot.domain.reminders import LogKey
 from bot.reminders import (
     DIGEST,
     REMINDER,
@@ -21,7 +22,7 @@ from bot.reminders import (
     ReminderService,
 )
 from storage.members import RoleRepository
-from storage.reminders import LogKey, ReminderRepository
+from storage.reminders import ReminderRepository
 from tests.unit.test_activities import NOW, TZ, World, world  # noqa: F401  (the fixture)
 
 START = datetime(2026, 12, 20, 8, 0, tzinfo=TZ)  # the default draft's start

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Role, RoleGrant
+from bot.domain.members import NewMember, Role, RoleGrant
 from storage import Database, SchemaTooNewError
-from storage.members import MemberRepository, NewMember, RoleRepository
+from storage.members import MemberRepository, RoleRepository
 from storage.migrations import apply_migrations, available_migrations
 from storage.units import UnitRepository
 

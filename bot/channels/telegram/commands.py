@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import BotCommand
 
+from bot.domain.members import Role
 from bot.i18n import Catalogue
-from bot.models import Role
 from handlers.menus import MENU_COMMANDS
 
 
