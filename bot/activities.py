@@ -45,7 +45,7 @@ from bot.domain.activities import (
 )
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.members import Action, Actor, Member, Unit
-from bot.text import fold
+from bot.domain.text import fold
 from storage.activities import ActivityRepository
 from storage.members import MemberRepository
 from storage.units import UnitRepository

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 
 from bot.domain.members import Unit
-from bot.text import fold
+from bot.domain.text import fold
 from storage.db import Database
 
 

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.domain.text import fold
 from bot.telegram_html import HtmlParseError, parse_html
-from bot.text import fold
 from handlers.dialog import Attachment, Button, KeyboardKind, Reply
 
 MAX_MESSAGE = 2000
