@@ -92,7 +92,9 @@ async def _seed(services: Services, members: int, seats: int) -> int:
             ),
             now,
         )
-    await services.roles.set(RoleGrant(CADRE_ID, Role.CADRE, unit.id, None, now))
+    cadre_member = await services.members.by_telegram_id(CADRE_ID)
+    assert cadre_member is not None
+    await services.roles.set(RoleGrant(cadre_member.id, Role.CADRE, unit.id, 0, now))
     cadre = await services.member_service.actor(CADRE_ID)
     start = now + timedelta(days=7)
     activity = await services.activities.create(

@@ -7,7 +7,7 @@ forged or replayed callback never acts outside the presser's role or unit.
 from __future__ import annotations
 
 from bot.domain.errors import NotAllowed
-from bot.domain.members import Action, Actor, Member, Role, RoleGrant
+from bot.domain.members import Action, Actor, Member, Person, Role, RoleGrant
 
 _MINIMUM_ROLE: dict[Action, Role] = {
     Action.USE_MEMBER_FEATURES: Role.MEMBER,
@@ -19,15 +19,20 @@ _RANK = {Role.MEMBER: 1, Role.CADRE: 2, Role.ADMIN: 3}
 
 
 def resolve_actor(
-    telegram_id: int, member: Member | None, grant: RoleGrant | None, config_admins: tuple[int, ...]
+    person: Person, member: Member | None, grant: RoleGrant | None, config_admins: tuple[int, ...]
 ) -> Actor:
-    if telegram_id in config_admins or (grant is not None and grant.role is Role.ADMIN):
-        return Actor(telegram_id, member, Role.ADMIN)
+    """Admins are the Telegram ids in the config (on whichever channel their member writes
+    from) and members granted the role; a member is a cadre of the unit they were granted."""
+    telegram_id = member.telegram_id if member is not None else person.telegram_id
+    if (telegram_id is not None and telegram_id in config_admins) or (
+        grant is not None and grant.role is Role.ADMIN
+    ):
+        return Actor(telegram_id, member, Role.ADMIN, person=person)
     if member is None:
-        return Actor(telegram_id, None, None)
+        return Actor(telegram_id, None, None, person=person)
     if grant is not None and grant.role is Role.CADRE:
-        return Actor(telegram_id, member, Role.CADRE, grant.unit_id)
-    return Actor(telegram_id, member, Role.MEMBER)
+        return Actor(telegram_id, member, Role.CADRE, grant.unit_id, person=person)
+    return Actor(telegram_id, member, Role.MEMBER, person=person)
 
 
 def can(actor: Actor, action: Action, *, unit_id: int | None = None) -> bool:

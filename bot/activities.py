@@ -801,7 +801,7 @@ class ActivityService:
             None if actor.is_admin else unit_id,
             starts_on,
             ends_on,
-            actor.telegram_id,
+            actor.actor_id,
             self._clock.now(),
         )
 
@@ -862,7 +862,7 @@ class ActivityService:
     async def create(self, actor: Actor, draft: ActivityDraft) -> Activity:
         cleaned = await self.validate(actor, draft)
         activity_id = await self._activities.create(
-            cleaned.to_new(created_by=actor.telegram_id), self._clock.now()
+            cleaned.to_new(created_by=actor.actor_id), self._clock.now()
         )
         activity = await self._activities.get(activity_id)
         assert activity is not None
@@ -922,7 +922,7 @@ class ActivityService:
             return ImportReport([], errors)
         now = self._clock.now()
         ids = await self._activities.create_many(
-            [d.to_new(created_by=actor.telegram_id) for d in drafts], now
+            [d.to_new(created_by=actor.actor_id) for d in drafts], now
         )
         self._schedule_changed()
         return ImportReport(ids, [])

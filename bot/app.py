@@ -98,12 +98,15 @@ async def publish_command_menus(app: BotApplication) -> None:
                 scope=BotCommandScopeAllPrivateChats(),
                 language_code=code,
             )
-        grants = {g.telegram_id: g.role for g in await services.roles.all()}
+        grants: dict[int, tuple[Role, str]] = {}
+        for grant in await services.roles.all():
+            member = await services.members.by_id(grant.member_id)
+            if member is not None and member.telegram_id is not None:
+                grants[member.telegram_id] = (grant.role, member.language)
         for admin_id in services.config.bot.admins:
-            grants[admin_id] = Role.ADMIN
-        for telegram_id, role in grants.items():
-            member = await services.members.by_telegram_id(telegram_id)
-            language = member.language if member else catalogue.default
+            member = await services.members.by_telegram_id(admin_id)
+            grants[admin_id] = (Role.ADMIN, member.language if member else catalogue.default)
+        for telegram_id, (role, language) in grants.items():
             await app.bot.set_my_commands(
                 commands_for(catalogue, role, language), scope=BotCommandScopeChat(telegram_id)
             )
@@ -205,7 +208,7 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
         TelegramProgress(app.bot, services.catalogue, language_of, config.bot.tz),
         services.clock,
         courier,
-        actor_of=services.member_service.actor,
+        actor_of=services.member_service.actor_by_member_id,
     )
     services.broadcasts.sender = broadcasts
     reminders = ReminderScheduler(

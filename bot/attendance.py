@@ -338,7 +338,7 @@ class AttendanceService:
             activity.id,
             registration.member_id,
             present=present,
-            by=actor.telegram_id,
+            by=actor.actor_id,
             reason=cleaned,
             now=self._clock.now(),
         )
@@ -368,7 +368,7 @@ class AttendanceService:
         a second press or an old copy changes nothing and says what was decided."""
         activity = await self._correctable(actor, activity_id)
         decision = await self._repository.decide_walk_in(
-            activity.id, member_id, confirm=confirm, by=actor.telegram_id, now=self._clock.now()
+            activity.id, member_id, confirm=confirm, by=actor.actor_id, now=self._clock.now()
         )
         if decision.outcome is DecisionOutcome.NOT_FOUND or decision.request is None:
             raise InvalidInput("attendance.walk_in_gone")

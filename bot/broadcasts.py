@@ -143,7 +143,7 @@ class BroadcastService:
         if scheduled_at is not None:
             self.check_schedule(scheduled_at)
         broadcast = await self._repository.create(
-            created_by=actor.telegram_id,
+            created_by=actor.actor_id,
             sender_unit_id=None if actor.is_admin else actor.cadre_unit_id,
             content=content,
             audience=audience,
@@ -154,7 +154,7 @@ class BroadcastService:
         log.info(
             "broadcast %s created by %s for %s (%s recipients, scheduled %s)",
             broadcast.id,
-            actor.telegram_id,
+            actor.actor_id,
             audience.kind.value,
             broadcast.total,
             scheduled_at,
@@ -178,7 +178,7 @@ class BroadcastService:
         await self._repository.set_progress_message(broadcast_id, chat_id, message_id)
 
     def _may_control(self, actor: Actor, broadcast: Broadcast) -> None:
-        if actor.is_admin or (actor.is_cadre and broadcast.created_by == actor.telegram_id):
+        if actor.is_admin or (actor.is_cadre and broadcast.created_by == actor.actor_id):
             return
         raise NotAllowed()
 

@@ -75,8 +75,11 @@ async def seed_demo_people(services: Services) -> None:
                 ),
                 now,
             )
+    cadre = await services.members.by_telegram_id(DEMO_CADRE_ID)
+    admin = await services.members.by_telegram_id(DEMO_ADMIN_ID)
+    assert cadre is not None and admin is not None
     await services.roles.set(
-        RoleGrant(DEMO_CADRE_ID, Role.CADRE, unit.id, granted_by=DEMO_ADMIN_ID, granted_at=now)
+        RoleGrant(cadre.id, Role.CADRE, unit.id, granted_by=admin.id, granted_at=now)
     )
     await seed_demo_activities(services, unit.id)
 

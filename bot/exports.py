@@ -608,8 +608,8 @@ class ExportService:
 
     # --- what may be asked -----------------------------------------------------------------
 
-    def busy(self, person: int) -> bool:
-        return self._queue.busy(person)
+    def busy(self, actor: Actor) -> bool:
+        return self._queue.busy(actor.actor_id)
 
     @staticmethod
     def may_export(actor: Actor) -> bool:
@@ -1117,7 +1117,7 @@ class ExportService:
         Everything is read through one snapshot of the export's own (the plan, the counts,
         the rows): the rows agree with the counts, and the bot's other reads stay current."""
         flt = await self.check(actor, request.kind, request.scope)
-        async with self._queue.turn(actor.telegram_id, request), self._repo.snapshot() as repo:
+        async with self._queue.turn(actor.actor_id, request), self._repo.snapshot() as repo:
             filename = await self.filename(request, flt)
             scope_text = await self.describe_scope(request, flt)
             tables = await self.plan(request, flt, repo)
@@ -1206,7 +1206,7 @@ class ExportService:
     ) -> Summary:
         lang = request.language
         now = self._clock.now().astimezone(self._tz).replace(tzinfo=None, microsecond=0)
-        by = actor.member.full_name if actor.member else str(actor.telegram_id or "")
+        by = actor.member.full_name if actor.member else ""
         lines: list[tuple[str, Cell]] = [
             (
                 self._text(lang, "exports.summary.kind"),

@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import Clock
-from bot.domain.members import FlowState
+from bot.domain.members import FlowState, Person
 from storage.conversations import ConversationRepository
 
 __all__ = ["FlowService", "FlowState"]
+
+
+def _person(who: Person | int) -> Person:
+    # A bare int is a Telegram id: the Telegram-only handlers still pass one.
+    return who if isinstance(who, Person) else Person.telegram(who)
 
 
 class FlowService:
@@ -16,20 +21,20 @@ class FlowService:
         self._repository = repository
         self._clock = clock
 
-    async def get(self, telegram_id: int) -> FlowState | None:
-        return await self._repository.get(telegram_id)
+    async def get(self, person: Person | int) -> FlowState | None:
+        return await self._repository.get(_person(person))
 
-    async def start(self, telegram_id: int, flow: str, step: str, **data: Any) -> FlowState:
+    async def start(self, person: Person | int, flow: str, step: str, **data: Any) -> FlowState:
         state = FlowState(flow, step, dict(data))
-        await self._repository.put(telegram_id, state, self._clock.now())
+        await self._repository.put(_person(person), state, self._clock.now())
         return state
 
     async def move(
-        self, telegram_id: int, state: FlowState, step: str, **changes: Any
+        self, person: Person | int, state: FlowState, step: str, **changes: Any
     ) -> FlowState:
         moved = FlowState(state.flow, step, {**state.data, **changes})
-        await self._repository.put(telegram_id, moved, self._clock.now())
+        await self._repository.put(_person(person), moved, self._clock.now())
         return moved
 
-    async def clear(self, telegram_id: int) -> None:
-        await self._repository.clear(telegram_id)
+    async def clear(self, person: Person | int) -> None:
+        await self._repository.clear(_person(person))

@@ -413,7 +413,6 @@ class InitiativeService:
             now=now,
             code_year=now.astimezone(self._tz).year,
             actor_member_id=actor.member.id if actor.member else None,
-            actor_telegram_id=None if actor.member else actor.telegram_id,
             actor_role=party.value,
             comment=cleaned,
             recognition_level=level,

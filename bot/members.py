@@ -16,13 +16,16 @@ from bot.domain.errors import InvalidInput
 from bot.domain.members import (
     Action,
     Actor,
+    Channel,
     FlowState,
     GrantCandidate,
     Member,
     NewMember,
+    Person,
     Profile,
     Role,
     RoleGrant,
+    RoleHolder,
     Unit,
     UnitPage,
 )
@@ -112,9 +115,34 @@ class MemberService:
 
     # --- who is this ---------------------------------------------------------------------
 
+    async def actor_of(self, person: Person) -> Actor:
+        """Who this channel account is: their member row, role grant and config admin rights
+        in one query; the channel they write from is remembered for their announcements."""
+        member, grant = await self._members.with_grant(person)
+        if member is not None and member.last_channel is not person.channel:
+            await self._members.set_last_channel(member.id, person.channel)
+        return resolve_actor(person, member, grant, self._config_admins)
+
     async def actor(self, telegram_id: int) -> Actor:
-        member, grant = await self._members.with_grant(telegram_id)
-        return resolve_actor(telegram_id, member, grant, self._config_admins)
+        return await self.actor_of(Person.telegram(telegram_id))
+
+    async def actor_by_member_id(self, member_id: int) -> Actor:
+        """Who a stored "who did it" id is now (0 or an erased member: nobody)."""
+        member = await self._members.by_id(member_id) if member_id else None
+        if member is None or member.deleted_at is not None:
+            return Actor(None, None, None)
+        return await self.actor_of_member(member)
+
+    async def actor_of_member(self, member: Member) -> Actor:
+        """The member as an actor, whichever channel they last used (for checks made outside
+        a turn: a scheduled broadcast falling due, say)."""
+        channel = member.last_channel or member.delivery_channel or Channel.TELEGRAM
+        address = member.address(channel)
+        person = Person(channel, address) if address is not None else None
+        grant = await self._roles.get(member.id)
+        return resolve_actor(
+            person or Person(Channel.TELEGRAM, "0"), member, grant, self._config_admins
+        )
 
     async def member(self, telegram_id: int) -> Member | None:
         return await self._members.by_telegram_id(telegram_id)
@@ -134,7 +162,7 @@ class MemberService:
     # --- onboarding ------------------------------------------------------------------------
 
     async def give_consent(
-        self, telegram_id: int, *, payload: str | None, language: str
+        self, person: Person, *, payload: str | None, language: str
     ) -> tuple[FlowState, datetime]:
         """Consent recorded now (Decree 13 wants the time): the onboarding draft starts."""
         consent_at = self._clock.now()
@@ -143,12 +171,12 @@ class MemberService:
             "name",
             {"consent_at": consent_at.isoformat(), "payload": payload, "language": language},
         )
-        await self._conversations.put(telegram_id, state, consent_at)
+        await self._conversations.put(person, state, consent_at)
         return state, consent_at
 
     async def complete_onboarding(
         self,
-        telegram_id: int,
+        person: Person,
         *,
         full_name: str,
         unit_id: int,
@@ -159,14 +187,15 @@ class MemberService:
         consent_at: datetime,
     ) -> Member:
         """Create the member (all fields re-validated: the draft may be old or tampered with)."""
-        existing = await self._members.by_telegram_id(telegram_id)
+        existing = await self._members.by_person(person)
         if existing is not None:
             return existing
         if await self._units.get(unit_id) is None:
             raise InvalidInput("onboarding.unit_missing")
         member = await self._members.create(
             NewMember(
-                telegram_id=telegram_id,
+                telegram_id=person.telegram_id,
+                zalo_id=person.user_id if person.channel is Channel.ZALO else None,
                 full_name=clean_full_name(full_name),
                 username=username,
                 unit_id=unit_id,
@@ -177,13 +206,13 @@ class MemberService:
             ),
             self._clock.now(),
         )
-        await self._conversations.clear(telegram_id)
+        await self._conversations.clear(person)
         return member
 
     # --- profile and settings ----------------------------------------------------------------
 
     async def profile(self, member: Member) -> Profile:
-        actor = await self.actor(member.telegram_id or 0)
+        actor = await self.actor_of_member(member)
         unit = await self._units.get(member.unit_id) if member.unit_id else None
         cadre_unit = await self._units.get(actor.cadre_unit_id) if actor.cadre_unit_id else None
         return Profile(member, unit, actor.role or Role.MEMBER, cadre_unit)
@@ -229,96 +258,102 @@ class MemberService:
         if username != member.username:
             await self._members.set_username(member.id, username, self._clock.now())
 
-    async def mark_reachable(self, telegram_id: int, reachable: bool) -> None:
-        await self._members.set_reachable(telegram_id, reachable)
+    async def mark_reachable(self, who: Person | int, reachable: bool) -> None:
+        person = who if isinstance(who, Person) else Person.telegram(who)
+        await self._members.set_reachable(person, reachable)
+
+    async def mark_unreachable(self, person: Person) -> None:
+        await self._members.set_reachable(person, False)
 
     # --- roles -----------------------------------------------------------------------------
 
-    async def find_person(self, reference: str) -> tuple[int, Member | None] | None:
-        """A Telegram id or a @username the bot has seen → (telegram id, member if any)."""
+    async def find_person(self, reference: str) -> Member | None:
+        """A member by Telegram id or by a @username the bot has seen."""
         text = reference.strip()
         if re.fullmatch(r"\d{1,15}", text):
-            telegram_id = int(text)
-            return telegram_id, await self._members.by_telegram_id(telegram_id)
+            return await self._members.by_telegram_id(int(text))
         if re.fullmatch(r"@?[A-Za-z0-9_]{3,32}", text):
-            member = await self._members.by_username(text)
-            if member is not None and member.telegram_id is not None:
-                return member.telegram_id, member
+            return await self._members.by_username(text)
         return None
 
     async def grant_candidates(self, by: Actor, reference: str) -> list[GrantCandidate]:
-        """Who a /grant's "id or @username" may mean: a Telegram id is one person; a @username
+        """Who a /grant's "id or @username" may mean: a Telegram id is one member; a @username
         is everyone the bot has seen with it, newest first (usernames pass from person to
-        person and the bot only learns it when they write). Nobody: ``roles.person_unknown``."""
+        person and the bot only learns it when they write). Roles belong to members: nobody
+        onboarded answers ``roles.person_unknown``."""
         authorize(by, Action.MANAGE_ROLES)
         text = reference.strip()
         found: list[GrantCandidate] = []
         if re.fullmatch(r"\d{1,15}", text):
             member = await self._members.by_telegram_id(int(text))
-            found.append(await self._candidate(int(text), member, None))
+            if member is not None:
+                found.append(await self._candidate(member, None))
         elif re.fullmatch(r"@?[A-Za-z0-9_]{3,32}", text):
             for holder in await self._members.username_holders(text):
-                assert holder.member.telegram_id is not None
-                found.append(
-                    await self._candidate(
-                        holder.member.telegram_id, holder.member, holder.username_at
-                    )
-                )
+                found.append(await self._candidate(holder.member, holder.username_at))
         if not found:
             raise InvalidInput("roles.person_unknown", person=text[:40])
         return found
 
-    async def _candidate(
-        self, telegram_id: int, member: Member | None, username_at: datetime | None
-    ) -> GrantCandidate:
-        unit = await self._units.get(member.unit_id) if member and member.unit_id else None
-        return GrantCandidate(telegram_id, member, unit, username_at)
+    async def _candidate(self, member: Member, username_at: datetime | None) -> GrantCandidate:
+        unit = await self._units.get(member.unit_id) if member.unit_id else None
+        return GrantCandidate(member, unit, username_at)
 
     async def grant_to_member(
         self, by: Actor, member_id: int, role: Role, unit_id: int | None
     ) -> tuple[RoleGrant, Member]:
-        """Grant to a member chosen by their internal id: whatever Telegram account they have
-        now, never whoever holds a @username by then."""
+        """Grant to a member chosen by their internal id, never whoever holds a @username."""
         authorize(by, Action.MANAGE_ROLES)
         member = await self._members.by_id(member_id)
-        if member is None or member.telegram_id is None or member.deleted_at is not None:
+        if member is None or member.deleted_at is not None:
             raise InvalidInput("roles.person_gone")
-        return await self.grant(by, member.telegram_id, role, unit_id), member
-
-    async def grant(
-        self, by: Actor, telegram_id: int, role: Role, unit_id: int | None
-    ) -> RoleGrant:
-        authorize(by, Action.MANAGE_ROLES)
         if role is Role.CADRE and (unit_id is None or await self._units.get(unit_id) is None):
             raise InvalidInput("roles.unit_unknown")
         if role is Role.MEMBER:
             raise InvalidInput("roles.usage")
         grant = RoleGrant(
-            telegram_id,
+            member.id,
             role,
             unit_id if role is Role.CADRE else None,
-            granted_by=by.telegram_id,
+            granted_by=by.actor_id,
             granted_at=self._clock.now(),
         )
         await self._roles.set(grant)
-        return grant
+        return grant, member
 
-    async def revoke(self, by: Actor, telegram_id: int) -> bool:
+    async def revoke_by_reference(self, by: Actor, reference: str) -> tuple[Member, bool]:
+        """Revoke the role of the member a Telegram id or @username names; (member, whether a
+        role was there). The config's admins stay admins whatever is asked."""
         authorize(by, Action.MANAGE_ROLES)
-        if telegram_id in self._config_admins:
+        text = reference.strip()
+        if text.isdigit() and int(text) in self._config_admins:
             raise InvalidInput("roles.config_admin")
-        return await self._roles.delete(telegram_id)
+        member = await self.find_person(text)
+        if member is None:
+            raise InvalidInput("roles.person_unknown", person=text[:40])
+        return member, await self.revoke(by, member)
 
-    async def role_list(self, by: Actor) -> list[tuple[RoleGrant, Member | None, Unit | None]]:
+    async def revoke(self, by: Actor, member: Member) -> bool:
         authorize(by, Action.MANAGE_ROLES)
-        rows: list[tuple[RoleGrant, Member | None, Unit | None]] = []
-        now = self._clock.now()
-        grants = {g.telegram_id: g for g in await self._roles.all()}
-        for admin_id in self._config_admins:
-            grants.setdefault(admin_id, RoleGrant(admin_id, Role.ADMIN, None, None, now))
-        for grant in grants.values():
-            member = await self._members.by_telegram_id(grant.telegram_id)
+        if member.telegram_id is not None and member.telegram_id in self._config_admins:
+            raise InvalidInput("roles.config_admin")
+        return await self._roles.delete(member.id)
+
+    async def role_list(self, by: Actor) -> list[RoleHolder]:
+        """Every admin and cadre: the granted ones and the admins of the config file."""
+        authorize(by, Action.MANAGE_ROLES)
+        holders: list[RoleHolder] = []
+        granted_ids: set[int] = set()
+        for grant in await self._roles.all():
+            member = await self._members.by_id(grant.member_id)
             unit = await self._units.get(grant.unit_id) if grant.unit_id else None
-            rows.append((grant, member, unit))
-        rows.sort(key=lambda r: (r[0].role.value, r[2].name if r[2] else "", r[0].telegram_id))
-        return rows
+            holders.append(
+                RoleHolder(grant.role, member, unit, member.telegram_id if member else None)
+            )
+            granted_ids.add(grant.member_id)
+        for admin_id in self._config_admins:
+            member = await self._members.by_telegram_id(admin_id)
+            if member is None or member.id not in granted_ids:
+                holders.append(RoleHolder(Role.ADMIN, member, None, admin_id, from_config=True))
+        holders.sort(key=lambda h: (h.role.value, h.unit.name if h.unit else "", h.sort_name))
+        return holders

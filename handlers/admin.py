@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.channels.telegram.commands import commands_for
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.members import GrantCandidate, Member, Role
+from bot.domain.members import GrantCandidate, Role
 from bot.i18n import Raw
 from handlers import callbacks
 from handlers.context import BotContext
@@ -62,26 +62,19 @@ async def grant(update: Update, context: BotContext) -> None:
         nonce=nonce,
         role=role.value,
         unit_id=unit.id if unit else None,
-        members=[c.member.id for c in candidates if c.member is not None],
-        person_id=next((c.telegram_id for c in candidates if c.member is None), None),
+        members=[c.member.id for c in candidates],
     )
     by_username = not args[0].strip().isdigit()
     lines = [await _candidate_line(update, context, c, by_username) for c in candidates]
     rows: list[list[tuple[str, str]]] = []
     for candidate in candidates:
-        if candidate.member is not None:
-            label = await context.label(
-                update,
-                "roles.grant_to",
-                name=candidate.member.full_name or str(candidate.telegram_id),
-                unit=candidate.unit.name if candidate.unit else "—",
-            )
-            rows.append([(label, callbacks.pack("rg", "ok", candidate.member.id, nonce))])
-        else:
-            label = await context.label(
-                update, "roles.grant_to_id", telegram_id=candidate.telegram_id
-            )
-            rows.append([(label, callbacks.pack("rg", "tg", candidate.telegram_id, nonce))])
+        label = await context.label(
+            update,
+            "roles.grant_to",
+            name=candidate.member.full_name or "—",
+            unit=candidate.unit.name if candidate.unit else "—",
+        )
+        rows.append([(label, callbacks.pack("rg", "ok", candidate.member.id, nonce))])
     rows.append(
         [(await context.label(update, "roles.grant_cancel"), callbacks.pack("rg", "no", nonce))]
     )
@@ -108,10 +101,6 @@ async def _candidate_line(
     """One person as the admin needs to recognise them: name, unit, Telegram id and, for a
     @username, since when the bot has known them by it."""
     member = candidate.member
-    if member is None:
-        return await context.text(
-            update, "roles.candidate_not_member", telegram_id=candidate.telegram_id
-        )
     seen = ""
     if by_username:
         if candidate.username_at is not None:
@@ -131,7 +120,7 @@ async def _candidate_line(
         "roles.candidate",
         name=member.full_name or "—",
         unit=candidate.unit.name if candidate.unit else "—",
-        telegram_id=candidate.telegram_id,
+        telegram_id=member.telegram_id or "—",
         seen=Raw(seen),
     )
 
@@ -165,26 +154,13 @@ async def on_grant_callback(update: Update, context: BotContext) -> None:
     target = parsed.int_arg(0) if len(parsed.args) == 2 else None
     role = Role(str(state.data["role"]))
     unit_id = state.data.get("unit_id")
-    chosen_member = parsed.action == "ok" and target in state.data.get("members", [])
-    chosen_id = (
-        parsed.action == "tg" and target is not None and target == state.data.get("person_id")
-    )
-    if target is None or not (chosen_member or chosen_id):
+    chosen = parsed.action == "ok" and target in state.data.get("members", [])
+    if target is None or not chosen:
         await answer(update, context, "common.button_expired")
         return
     await services.flows.clear(user.id)
-    member: Member | None
     try:
-        if chosen_member:
-            _, granted_to = await services.member_service.grant_to_member(
-                actor, target, role, unit_id
-            )
-            member, telegram_id = granted_to, granted_to.telegram_id
-            assert telegram_id is not None
-        else:
-            telegram_id = target
-            await services.member_service.grant(actor, telegram_id, role, unit_id)
-            member = await services.members.by_telegram_id(telegram_id)
+        _, member = await services.member_service.grant_to_member(actor, target, role, unit_id)
     except NotAllowed as exc:
         await answer(update, context, exc.reason, alert=True)
         return
@@ -193,20 +169,21 @@ async def on_grant_callback(update: Update, context: BotContext) -> None:
         return
     await answer(update, context)
     unit = await services.units.get(unit_id) if unit_id else None
-    who = member.full_name if member and member.full_name else str(telegram_id)
+    who = member.full_name or "—"
     if unit is not None:
         await edit_or_send(update, context, "roles.granted_cadre", person=who, unit=unit.name)
     else:
         await edit_or_send(update, context, "roles.granted_admin", person=who)
-    await refresh_menu(context, telegram_id, role, member.language if member else None)
-    await notify(
-        context,
-        telegram_id,
-        member.language if member else None,
-        "roles.you_are_now",
-        role=role,
-        unit=unit.name if unit else "",
-    )
+    if member.telegram_id is not None:
+        await refresh_menu(context, member.telegram_id, role, member.language)
+        await notify(
+            context,
+            member.telegram_id,
+            member.language,
+            "roles.you_are_now",
+            role=role,
+            unit=unit.name if unit else "",
+        )
 
 
 async def revoke(update: Update, context: BotContext) -> None:
@@ -218,23 +195,20 @@ async def revoke(update: Update, context: BotContext) -> None:
             raise NotAllowed()
         if len(args) != 1:
             raise InvalidInput("roles.revoke_usage")
-        found = await service.find_person(args[0])
-        if found is None:
-            raise InvalidInput("roles.person_unknown", person=args[0])
-        telegram_id, member = found
-        removed = await service.revoke(actor, telegram_id)
+        member, removed = await service.revoke_by_reference(actor, args[0])
     except NotAllowed as exc:
         await say(update, context, exc.reason)
         return
     except InvalidInput as exc:
         await say(update, context, exc.key, **exc.params)
         return
-    who = member.full_name if member and member.full_name else str(telegram_id)
+    who = member.full_name or "—"
     if not removed:
         await say(update, context, "roles.nothing_to_revoke", person=who)
         return
     await say(update, context, "roles.revoked", person=who)
-    await refresh_menu(context, telegram_id, Role.MEMBER, member.language if member else None)
+    if member.telegram_id is not None:
+        await refresh_menu(context, member.telegram_id, Role.MEMBER, member.language)
 
 
 async def list_roles(update: Update, context: BotContext) -> None:
@@ -245,17 +219,17 @@ async def list_roles(update: Update, context: BotContext) -> None:
         await say(update, context, exc.reason)
         return
     lines = []
-    for role_grant, member, unit in rows:
-        name = member.full_name if member and member.full_name else "—"
-        role_label = await context.label(update, f"role.{role_grant.role.value}")
+    for holder in rows:
+        name = holder.member.full_name if holder.member and holder.member.full_name else "—"
+        role_label = await context.label(update, f"role.{holder.role.value}")
         lines.append(
             await context.text(
                 update,
                 "roles.line",
                 name=name,
-                telegram_id=role_grant.telegram_id,
+                telegram_id=holder.telegram_id or "—",
                 role=role_label,
-                unit=unit.name if unit else "",
+                unit=holder.unit.name if holder.unit else "",
             )
         )
     await say(update, context, "roles.list", lines="\n".join(lines) if lines else "—")

@@ -193,7 +193,8 @@ async def _tell_managers(context: BotContext, actor: Actor, reply: CheckinReply)
                 ]
             ]
         )
-        await _send_to(context, manager.telegram_id, text, markup)
+        if manager.telegram_id is not None:
+            await _send_to(context, manager.telegram_id, text, markup)
 
 
 # --- the cadre's QR message -------------------------------------------------------------------
@@ -265,7 +266,7 @@ async def send_qr(update: Update, context: BotContext, activity_id: int) -> None
             message.chat_id,
             message.message_id,
             activity_id,
-            actor.telegram_id,
+            message.chat_id,  # the cadre's private chat: their Telegram id
             language,
             qr.window,
             until,
@@ -293,7 +294,7 @@ async def show_qr_again(update: Update, context: BotContext, activity_id: int) -
     language = await context.language(update)
     until = context.services.clock.now() + REFRESH_FOR
     display = _Display(
-        message.chat_id, message.message_id, activity_id, actor.telegram_id, language, -1, until
+        message.chat_id, message.message_id, activity_id, message.chat_id, language, -1, until
     )
     if await _show(context.application, display, qr):
         _keep_fresh(context.application, display)
@@ -548,7 +549,7 @@ async def _verdict(context: BotContext, language: str, decision: WalkInDecision)
     catalogue = context.services.catalogue
     cadre = None
     if request.decided_by is not None:
-        cadre = await context.services.members.by_telegram_id(request.decided_by)
+        cadre = await context.services.members.by_id(request.decided_by)
     by = cadre.full_name if cadre is not None and cadre.full_name else str(request.decided_by)
     when = _local(context, request.decided_at) if request.decided_at is not None else ""
     if request.status.value == "confirmed":

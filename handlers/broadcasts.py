@@ -691,7 +691,7 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
     for broadcast in recent:
         counts = await services.broadcasts.counts(broadcast.id)
         await context.bot.send_message(
-            update.effective_chat.id if update.effective_chat else actor.telegram_id,
+            update.effective_chat.id if update.effective_chat else actor.telegram_id or 0,
             progress_text(services.catalogue, language, broadcast, counts, None, final=True),
             reply_markup=control_markup(services.catalogue, language, broadcast),
         )

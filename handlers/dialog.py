@@ -16,28 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.domain.members import Actor
+from bot.domain.members import Actor, Channel, Person
 from handlers import callbacks
 from handlers.menus import menu_layout
 
 if TYPE_CHECKING:
     from bot.services import Services
-
-
-class Channel(enum.StrEnum):
-    TELEGRAM = "telegram"
-    ZALO = "zalo"
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Who is talking, as the channel knows them: their flow state is kept under this key."""
-
-    channel: Channel
-    user_id: str  # Telegram: the numeric id as text; Zalo: the hex id
-
-    def __str__(self) -> str:
-        return f"{self.channel.value}:{self.user_id}"
 
 
 @dataclass(frozen=True, slots=True)

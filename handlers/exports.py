@@ -244,12 +244,12 @@ async def _start_run(
     services = context.services
     language = await context.language(update)
     request = ExportRequest(ExportKind(state.data["kind"]), _scope_of(state), fmt, language)
-    key = "exports.queued" if services.exports.busy(actor.telegram_id) else "exports.working"
+    key = "exports.queued" if services.exports.busy(actor) else "exports.working"
     await edit_or_send(update, context, key)
     # A long export runs beside the person's lane, not in it: their next taps are answered.
     context.application.create_task(
         run_export(context.bot, services, actor, request, chat.id),
-        name=f"export-{actor.telegram_id}",
+        name=f"export-{actor.actor_id}",
     )
 
 

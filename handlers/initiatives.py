@@ -732,8 +732,8 @@ async def _notify_cadres(context: BotContext, initiative: Initiative) -> None:
     for grant in await context.services.roles.all():
         if grant.role is not Role.CADRE or grant.unit_id != initiative.unit_id:
             continue
-        cadre = await context.services.members.by_telegram_id(grant.telegram_id)
-        if cadre is not None and cadre.id == initiative.author_member_id:
+        cadre = await context.services.members.by_id(grant.member_id)
+        if cadre is None or cadre.telegram_id is None or cadre.id == initiative.author_member_id:
             continue
         language = cadre.language if cadre else None
         text = catalogue.text(
@@ -743,7 +743,7 @@ async def _notify_cadres(context: BotContext, initiative: Initiative) -> None:
             [[(catalogue.plain(language, "initiatives.open"), _cb("open", initiative.id))]]
         )
         try:
-            await context.bot.send_message(grant.telegram_id, text, reply_markup=markup)
+            await context.bot.send_message(cadre.telegram_id, text, reply_markup=markup)
         except TelegramError as exc:
             log.info("could not tell a cadre about a new initiative: %s", exc)
 

@@ -10,6 +10,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.domain.errors import InvalidInput
+from bot.domain.members import Person
 from bot.flows import FlowState
 from bot.members import ONBOARDING_FLOW, clean_email, clean_full_name, clean_phone
 from handlers import callbacks
@@ -377,7 +378,7 @@ async def on_callback(update: Update, context: BotContext) -> None:
         await answer(update, context)
         if parsed.arg() == "y":
             state, consent_at = await services.member_service.give_consent(
-                user.id,
+                Person.telegram(user.id),
                 payload=context.user_state.pop(PENDING_PAYLOAD, None),
                 language=await context.language(update),
             )
@@ -419,7 +420,7 @@ async def finish(update: Update, context: BotContext, state: FlowState) -> None:
     data = state.data
     try:
         member = await context.services.member_service.complete_onboarding(
-            user.id,
+            Person.telegram(user.id),
             full_name=str(data.get("full_name", "")),
             unit_id=int(data.get("unit_id") or 0),
             phone=data.get("phone"),

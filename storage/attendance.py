@@ -137,7 +137,7 @@ async def _write(
             (int(present), hours, method.value, stamp, by, stamp, activity_id, member_id),
         )
     await conn.execute(
-        "INSERT INTO attendance_changes (activity_id, member_id, at, by_telegram, method, "
+        "INSERT INTO attendance_changes (activity_id, member_id, at, by_member, method, "
         "from_present, to_present, hours_from, hours_to, reason) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -170,7 +170,7 @@ class AttendanceRepository:
 
     async def changes(self, activity_id: int, member_id: int) -> list[AttendanceChange]:
         rows = await self._db.fetch_all(
-            "SELECT activity_id, member_id, at, by_telegram, method, from_present, to_present, "
+            "SELECT activity_id, member_id, at, by_member, method, from_present, to_present, "
             "hours_from, hours_to, reason FROM attendance_changes "
             "WHERE activity_id = ? AND member_id = ? ORDER BY id",
             (activity_id, member_id),
@@ -180,7 +180,7 @@ class AttendanceRepository:
                 activity_id=r["activity_id"],
                 member_id=r["member_id"],
                 at=_time(r["at"]),
-                by_telegram=r["by_telegram"],
+                by_member=r["by_member"],
                 method=AttendanceMethod(r["method"]),
                 from_present=None if r["from_present"] is None else bool(r["from_present"]),
                 to_present=bool(r["to_present"]),
@@ -218,16 +218,16 @@ class AttendanceRepository:
     async def managers(self, unit_id: int) -> list[Manager]:
         """The unit's cadres who can be reached; the admins when the unit has none."""
         base = (
-            "SELECT g.telegram_id, COALESCE(m.language, 'vi') FROM roles g "
-            "LEFT JOIN members m ON m.telegram_id = g.telegram_id "
-            "WHERE COALESCE(m.reachable, 1) AND "
+            "SELECT m.id, m.telegram_id, m.language FROM roles g "
+            "JOIN members m ON m.id = g.member_id "
+            "WHERE m.deleted_at IS NULL AND (m.reachable OR m.zalo_reachable) AND "
         )
         rows = await self._db.fetch_all(
-            base + "g.role = 'cadre' AND g.unit_id = ? ORDER BY g.telegram_id", (unit_id,)
+            base + "g.role = 'cadre' AND g.unit_id = ? ORDER BY m.id", (unit_id,)
         )
         if not rows:
-            rows = await self._db.fetch_all(base + "g.role = 'admin' ORDER BY g.telegram_id")
-        return [Manager(int(r[0]), str(r[1])) for r in rows]
+            rows = await self._db.fetch_all(base + "g.role = 'admin' ORDER BY m.id")
+        return [Manager(int(r[0]), r[1], str(r[2])) for r in rows]
 
     # --- the member's own check-in ---------------------------------------------------------
 

@@ -51,7 +51,7 @@ def _audience_filter(audience: Audience) -> tuple[str, tuple[object, ...]]:
             (audience.activity_id,),
         )
     return (
-        f"{_REACHABLE} AND m.telegram_id IN (SELECT telegram_id FROM roles WHERE role = 'cadre')",
+        f"{_REACHABLE} AND m.id IN (SELECT member_id FROM roles WHERE role = 'cadre')",
         (),
     )
 

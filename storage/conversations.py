@@ -1,11 +1,12 @@
-"""Durable state of multi-step flows (onboarding, profile edits, …), one row per person."""
+"""Durable state of multi-step flows (onboarding, profile edits, …), one row per person and
+channel ("telegram:123", "zalo:6ede…"): someone not yet a member has no member id to key it."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
-from bot.domain.members import FlowState
+from bot.domain.members import FlowState, Person
 from storage.db import Database, to_db_time
 
 
@@ -13,22 +14,21 @@ class ConversationRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def get(self, telegram_id: int) -> FlowState | None:
+    async def get(self, person: Person) -> FlowState | None:
         row = await self._db.fetch_one(
-            "SELECT flow, step, data FROM conversation_state WHERE telegram_id = ?",
-            (telegram_id,),
+            "SELECT flow, step, data FROM conversation_state WHERE person = ?", (str(person),)
         )
         if row is None:
             return None
         return FlowState(flow=row["flow"], step=row["step"], data=json.loads(row["data"]))
 
-    async def put(self, telegram_id: int, state: FlowState, now: datetime) -> None:
+    async def put(self, person: Person, state: FlowState, now: datetime) -> None:
         await self._db.execute(
-            "INSERT INTO conversation_state (telegram_id, flow, step, data, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(telegram_id) DO UPDATE SET flow = excluded.flow, "
+            "INSERT INTO conversation_state (person, flow, step, data, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(person) DO UPDATE SET flow = excluded.flow, "
             "step = excluded.step, data = excluded.data, updated_at = excluded.updated_at",
             (
-                telegram_id,
+                str(person),
                 state.flow,
                 state.step,
                 json.dumps(state.data, ensure_ascii=False),
@@ -36,11 +36,11 @@ class ConversationRepository:
             ),
         )
 
-    async def clear(self, telegram_id: int) -> None:
+    async def clear(self, person: Person) -> None:
         # Every menu press clears; most find nothing, and a look is cheaper than a write.
         if await self._db.fetch_value(
-            "SELECT 1 FROM conversation_state WHERE telegram_id = ?", (telegram_id,)
+            "SELECT 1 FROM conversation_state WHERE person = ?", (str(person),)
         ):
             await self._db.execute(
-                "DELETE FROM conversation_state WHERE telegram_id = ?", (telegram_id,)
+                "DELETE FROM conversation_state WHERE person = ?", (str(person),)
             )

@@ -88,7 +88,7 @@ BROADCASTS_SQL = (
     " COALESCE(SUM(br.state = 'blocked'), 0), COALESCE(SUM(br.state = 'pending'), 0),"
     " b.text_html"
     " FROM broadcasts b"
-    " LEFT JOIN members sm ON sm.telegram_id = b.created_by"
+    " LEFT JOIN members sm ON sm.id = b.created_by"
     " LEFT JOIN units su ON su.id = b.sender_unit_id"
     " LEFT JOIN broadcast_recipients br ON br.broadcast_id = b.id"
 )

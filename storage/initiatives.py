@@ -334,7 +334,6 @@ class InitiativeRepository:
         now: datetime,
         code_year: int,
         actor_member_id: int | None,
-        actor_telegram_id: int | None,
         actor_role: str,
         comment: str | None,
         recognition_level: RecognitionLevel | None,
@@ -368,12 +367,11 @@ class InitiativeRepository:
             if to_status is InitiativeStatus.SUBMITTED:
                 await _assign_code(conn, initiative_id, code_year)
             await conn.execute(
-                "INSERT INTO initiative_history (initiative_id, actor_telegram_id, "
+                "INSERT INTO initiative_history (initiative_id, "
                 "actor_member_id, actor_role, from_status, to_status, comment, at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     initiative_id,
-                    actor_telegram_id,
                     actor_member_id,
                     actor_role,
                     from_status.value,

@@ -5,13 +5,24 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from bot.domain.members import Member, NewMember, Role, RoleGrant, UsernameHolder
+from bot.domain.members import Channel, Member, NewMember, Person, Role, RoleGrant, UsernameHolder
 from storage.db import Database, from_db_time, to_db_time
 
 _MEMBER_COLUMNS = (
     "id, telegram_id, full_name, username, unit_id, phone, email, language, consent_at, "
-    "announcements_muted, reminders_muted, reachable, deleted_at, created_at"
+    "announcements_muted, reminders_muted, reachable, deleted_at, created_at, zalo_id, "
+    "zalo_reachable, notify_channel, last_channel"
 )
+# The column that holds a person's account on each channel.
+_ACCOUNT_COLUMN = {Channel.TELEGRAM: "telegram_id", Channel.ZALO: "zalo_id"}
+_REACHABLE_COLUMN = {Channel.TELEGRAM: "reachable", Channel.ZALO: "zalo_reachable"}
+
+
+def _account(person: Person) -> tuple[str, int | str]:
+    """The members column and value that find this person's member row."""
+    if person.channel is Channel.TELEGRAM:
+        return "telegram_id", int(person.user_id)
+    return "zalo_id", person.user_id
 
 
 def _member(row: sqlite3.Row) -> Member:
@@ -32,6 +43,10 @@ def _member(row: sqlite3.Row) -> Member:
         reachable=bool(row["reachable"]),
         deleted_at=from_db_time(row["deleted_at"]),
         created_at=created,
+        zalo_id=row["zalo_id"],
+        zalo_reachable=bool(row["zalo_reachable"]),
+        notify_channel=Channel(row["notify_channel"]) if row["notify_channel"] else None,
+        last_channel=Channel(row["last_channel"]) if row["last_channel"] else None,
     )
 
 
@@ -44,6 +59,7 @@ EDITABLE_FIELDS = {
     "language": "language",
     "username": "username",
     "announcements_muted": "announcements_muted",
+    "notify_channel": "notify_channel",
     "reminders_muted": "reminders_muted",
 }
 
@@ -58,31 +74,73 @@ class MemberRepository:
         )
         return None if row is None else _member(row)
 
-    async def with_grant(self, telegram_id: int) -> tuple[Member | None, RoleGrant | None]:
+    async def with_grant(self, person: Person) -> tuple[Member | None, RoleGrant | None]:
         """The person's member row and role grant in one query: asked on every update."""
+        column, value = _account(person)
         columns = ", ".join(f"m.{c}" for c in _MEMBER_COLUMNS.split(", "))
         row = await self._db.fetch_one(
             f"SELECT {columns}, g.role AS grant_role, g.unit_id AS grant_unit_id, "
             "g.granted_by AS grant_granted_by, g.granted_at AS grant_granted_at "
-            "FROM (SELECT ? AS telegram_id) AS who "
-            "LEFT JOIN members m ON m.telegram_id = who.telegram_id "
-            "LEFT JOIN roles g ON g.telegram_id = who.telegram_id",
-            (telegram_id,),
+            f"FROM members m LEFT JOIN roles g ON g.member_id = m.id WHERE m.{column} = ?",
+            (value,),
         )
-        assert row is not None  # the one-row "who" table makes exactly one row
-        member = None if row["id"] is None else _member(row)
+        if row is None:
+            return None, None
+        member = _member(row)
         grant = None
         if row["grant_role"] is not None:
             granted_at = from_db_time(row["grant_granted_at"])
             assert granted_at is not None
             grant = RoleGrant(
-                telegram_id=telegram_id,
+                member_id=member.id,
                 role=Role(row["grant_role"]),
                 unit_id=row["grant_unit_id"],
                 granted_by=row["grant_granted_by"],
                 granted_at=granted_at,
             )
         return member, grant
+
+    async def by_person(self, person: Person) -> Member | None:
+        column, value = _account(person)
+        row = await self._db.fetch_one(
+            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE {column} = ?", (value,)
+        )
+        return None if row is None else _member(row)
+
+    async def by_zalo_id(self, zalo_id: str) -> Member | None:
+        return await self.by_person(Person.zalo(zalo_id))
+
+    async def attach_account(self, member_id: int, person: Person, now: datetime) -> bool:
+        """Link a channel account to a member (account linking); False when that account
+        already belongs to a member or the member already has an account there."""
+        column, value = _account(person)
+        async with self._db.transaction() as conn:
+            taken = await conn.execute_fetchall(
+                f"SELECT 1 FROM members WHERE {column} = ? OR (id = ? AND {column} IS NOT NULL)",
+                (value, member_id),
+            )
+            if taken:
+                return False
+            await conn.execute(
+                f"UPDATE members SET {column} = ?, {_REACHABLE_COLUMN[person.channel]} = 1, "
+                "updated_at = ? WHERE id = ? AND deleted_at IS NULL",
+                (value, to_db_time(now), member_id),
+            )
+        return True
+
+    async def detach_account(self, member_id: int, channel: Channel, now: datetime) -> None:
+        await self._db.execute(
+            f"UPDATE members SET {_ACCOUNT_COLUMN[channel]} = NULL, "
+            "notify_channel = CASE WHEN notify_channel = ? THEN NULL ELSE notify_channel END, "
+            "last_channel = CASE WHEN last_channel = ? THEN NULL ELSE last_channel END, "
+            "updated_at = ? WHERE id = ?",
+            (channel.value, channel.value, to_db_time(now), member_id),
+        )
+
+    async def set_last_channel(self, member_id: int, channel: Channel) -> None:
+        await self._db.execute(
+            "UPDATE members SET last_channel = ? WHERE id = ?", (channel.value, member_id)
+        )
 
     async def by_id(self, member_id: int) -> Member | None:
         row = await self._db.fetch_one(
@@ -135,11 +193,13 @@ class MemberRepository:
                     (stamp, new.username),
                 )
             cursor = await conn.execute(
-                "INSERT INTO members (telegram_id, full_name, username, unit_id, phone, email, "
-                "language, consent_at, created_at, updated_at, username_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO members (telegram_id, zalo_id, last_channel, full_name, username, "
+                "unit_id, phone, email, language, consent_at, created_at, updated_at, "
+                "username_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.telegram_id,
+                    new.zalo_id,
+                    "telegram" if new.telegram_id is not None else "zalo",
                     new.full_name,
                     new.username,
                     new.unit_id,
@@ -170,10 +230,12 @@ class MemberRepository:
             (*values, to_db_time(now), member_id),
         )
 
-    async def set_reachable(self, telegram_id: int, reachable: bool) -> None:
+    async def set_reachable(self, person: Person, reachable: bool) -> None:
+        column, value = _account(person)
+        flag = _REACHABLE_COLUMN[person.channel]
         await self._db.execute(
-            "UPDATE members SET reachable = ? WHERE telegram_id = ? AND reachable != ?",
-            (int(reachable), telegram_id, int(reachable)),
+            f"UPDATE members SET {flag} = ? WHERE {column} = ? AND {flag} != ?",
+            (int(reachable), value, int(reachable)),
         )
 
     async def count_active(self) -> int:
@@ -186,7 +248,7 @@ def _grant(row: sqlite3.Row) -> RoleGrant:
     granted_at = from_db_time(row["granted_at"])
     assert granted_at is not None
     return RoleGrant(
-        telegram_id=row["telegram_id"],
+        member_id=row["member_id"],
         role=Role(row["role"]),
         unit_id=row["unit_id"],
         granted_by=row["granted_by"],
@@ -194,26 +256,29 @@ def _grant(row: sqlite3.Row) -> RoleGrant:
     )
 
 
+_GRANT_COLUMNS = "member_id, role, unit_id, granted_by, granted_at"
+
+
 class RoleRepository:
+    """Roles belong to members (whatever channel they use)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def get(self, telegram_id: int) -> RoleGrant | None:
+    async def get(self, member_id: int) -> RoleGrant | None:
         row = await self._db.fetch_one(
-            "SELECT telegram_id, role, unit_id, granted_by, granted_at FROM roles "
-            "WHERE telegram_id = ?",
-            (telegram_id,),
+            f"SELECT {_GRANT_COLUMNS} FROM roles WHERE member_id = ?", (member_id,)
         )
         return None if row is None else _grant(row)
 
     async def set(self, grant: RoleGrant) -> None:
         await self._db.execute(
-            "INSERT INTO roles (telegram_id, role, unit_id, granted_by, granted_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(telegram_id) DO UPDATE SET role = excluded.role, "
+            f"INSERT INTO roles ({_GRANT_COLUMNS}) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(member_id) DO UPDATE SET role = excluded.role, "
             "unit_id = excluded.unit_id, granted_by = excluded.granted_by, "
             "granted_at = excluded.granted_at",
             (
-                grant.telegram_id,
+                grant.member_id,
                 grant.role.value,
                 grant.unit_id,
                 grant.granted_by,
@@ -221,15 +286,14 @@ class RoleRepository:
             ),
         )
 
-    async def delete(self, telegram_id: int) -> bool:
+    async def delete(self, member_id: int) -> bool:
         async with self._db.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM roles WHERE telegram_id = ?", (telegram_id,))
+            cursor = await conn.execute("DELETE FROM roles WHERE member_id = ?", (member_id,))
             return cursor.rowcount > 0
 
     async def all(self) -> list[RoleGrant]:
         rows = await self._db.fetch_all(
-            "SELECT telegram_id, role, unit_id, granted_by, granted_at FROM roles "
-            "ORDER BY role, unit_id, telegram_id"
+            f"SELECT {_GRANT_COLUMNS} FROM roles ORDER BY role, unit_id, member_id"
         )
         return [_grant(r) for r in rows]
 
@@ -238,11 +302,14 @@ async def bulk_insert_members(db: Database, people: list[NewMember], now: dateti
     """Seed many members in one transaction (demo data, benchmarks, imports)."""
     stamp = to_db_time(now)
     await db.executemany(
-        "INSERT INTO members (telegram_id, full_name, username, unit_id, phone, email, language, "
-        "consent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO members (telegram_id, zalo_id, last_channel, full_name, username, unit_id, "
+        "phone, email, language, consent_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 p.telegram_id,
+                p.zalo_id,
+                "telegram" if p.telegram_id is not None else "zalo",
                 p.full_name,
                 p.username,
                 p.unit_id,

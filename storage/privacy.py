@@ -25,9 +25,9 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.privacy import (
+    DataSubject,
     ErasedMember,
     ErasureReport,
-    Person,
     ReapplyReport,
     ReleasedSeat,
 )
@@ -50,7 +50,7 @@ class EraseContext:
     """Handed to every erase step, inside the one erasure transaction."""
 
     conn: aiosqlite.Connection
-    person: Person
+    person: DataSubject
     now: datetime
     erased_at: datetime
     activities: ActivityRepository
@@ -78,7 +78,7 @@ class CopyContext:
     """Handed to every copy step: reads on the reader connection."""
 
     db: Database
-    person: Person
+    person: DataSubject
 
 
 EraseStep = Callable[[EraseContext], Awaitable[None]]
@@ -107,7 +107,7 @@ def _time(text: str | None) -> str | None:
 async def _erase_member(ctx: EraseContext) -> None:
     await ctx.run(
         "members",
-        "UPDATE members SET telegram_id = NULL, full_name = '', username = NULL, "
+        "UPDATE members SET telegram_id = NULL, zalo_id = NULL, full_name = '', username = NULL, "
         "username_at = NULL, phone = NULL, email = NULL, consent_at = NULL, deleted_at = ?, "
         "updated_at = ? WHERE id = ?",
         (to_db_time(ctx.erased_at), ctx.stamp, ctx.person.member_id),
@@ -144,19 +144,21 @@ async def _copy_member(ctx: CopyContext) -> dict[str, Any]:
 
 
 async def _erase_roles(ctx: EraseContext) -> None:
-    tid = ctx.person.telegram_id
-    await ctx.run("roles", "DELETE FROM roles WHERE telegram_id = ?", (tid,))
-    await ctx.run("roles", "UPDATE roles SET granted_by = NULL WHERE granted_by = ?", (tid,))
+    mid = ctx.person.member_id
+    await ctx.run("roles", "DELETE FROM roles WHERE member_id = ?", (mid,))
+    await ctx.run(
+        "roles", "UPDATE roles SET granted_by = ? WHERE granted_by = ?", (ANONYMOUS_ACTOR, mid)
+    )
 
 
 async def _copy_roles(ctx: CopyContext) -> dict[str, Any]:
     rows = await ctx.db.fetch_all(
         "SELECT g.role, u.code, u.name, g.granted_at FROM roles g "
-        "LEFT JOIN units u ON u.id = g.unit_id WHERE g.telegram_id = ?",
-        (ctx.person.telegram_id,),
+        "LEFT JOIN units u ON u.id = g.unit_id WHERE g.member_id = ?",
+        (ctx.person.member_id,),
     )
     granted = await ctx.db.fetch_value(
-        "SELECT COUNT(*) FROM roles WHERE granted_by = ?", (ctx.person.telegram_id,)
+        "SELECT COUNT(*) FROM roles WHERE granted_by = ?", (ctx.person.member_id,)
     )
     roles = [
         {
@@ -172,15 +174,16 @@ async def _copy_roles(ctx: CopyContext) -> dict[str, Any]:
 async def _erase_flow(ctx: EraseContext) -> None:
     await ctx.run(
         "conversation_state",
-        "DELETE FROM conversation_state WHERE telegram_id = ?",
-        (ctx.person.telegram_id,),
+        "DELETE FROM conversation_state WHERE person IN (?, ?)",
+        ctx.person.flow_keys,
     )
 
 
 async def _copy_flow(ctx: CopyContext) -> dict[str, Any]:
     row = await ctx.db.fetch_one(
-        "SELECT flow, step, data, updated_at FROM conversation_state WHERE telegram_id = ?",
-        (ctx.person.telegram_id,),
+        "SELECT flow, step, data, updated_at FROM conversation_state WHERE person IN (?, ?) "
+        "ORDER BY updated_at DESC LIMIT 1",
+        ctx.person.flow_keys,
     )
     flow = None
     if row is not None:
@@ -200,14 +203,14 @@ async def _erase_campaigns(ctx: EraseContext) -> None:
     await ctx.run(
         "campaigns",
         "UPDATE campaigns SET created_by = ? WHERE created_by = ?",
-        (ANONYMOUS_ACTOR, ctx.person.telegram_id),
+        (ANONYMOUS_ACTOR, ctx.person.member_id),
     )
 
 
 async def _erase_activities(ctx: EraseContext) -> None:
     rows = await ctx.all(
         "SELECT id, title, description, place FROM activities WHERE created_by = ?",
-        (ctx.person.telegram_id,),
+        (ctx.person.member_id,),
     )
     scrub = ctx.person.scrub
     await ctx.conn.executemany(
@@ -228,7 +231,7 @@ async def _erase_activities(ctx: EraseContext) -> None:
 
 
 async def _copy_created(ctx: CopyContext) -> dict[str, Any]:
-    tid = ctx.person.telegram_id
+    tid = ctx.person.member_id
     activities = await ctx.db.fetch_all(
         "SELECT id, title, starts_at, created_at FROM activities WHERE created_by = ? ORDER BY id",
         (tid,),
@@ -283,7 +286,7 @@ async def _erase_registrations(ctx: EraseContext) -> None:
 async def _erase_attendance(ctx: EraseContext) -> None:
     """Records stay (they are the unit's figures); where the person recorded someone else's
     attendance as a cadre, the cadre is erased and so are the reasons they wrote."""
-    tid = ctx.person.telegram_id
+    tid = ctx.person.member_id
     await ctx.run(
         "attendance",
         "UPDATE attendance SET recorded_by = ? WHERE recorded_by = ?",
@@ -291,8 +294,8 @@ async def _erase_attendance(ctx: EraseContext) -> None:
     )
     await ctx.run(
         "attendance_changes",
-        "UPDATE attendance_changes SET by_telegram = ?, reason = CASE WHEN reason IS NULL "
-        "THEN NULL ELSE '' END WHERE by_telegram = ?",
+        "UPDATE attendance_changes SET by_member = ?, reason = CASE WHEN reason IS NULL "
+        "THEN NULL ELSE '' END WHERE by_member = ?",
         (ANONYMOUS_ACTOR, tid),
     )
     await ctx.run(
@@ -382,7 +385,7 @@ async def _copy_registrations(ctx: CopyContext) -> dict[str, Any]:
 async def _copy_attendance_changes(ctx: CopyContext) -> dict[str, Any]:
     rows = await ctx.db.fetch_all(
         "SELECT c.activity_id, a.title, c.at, c.method, c.from_present, c.to_present, "
-        "c.hours_from, c.hours_to, c.reason, c.by_telegram IS NOT NULL AS by_cadre "
+        "c.hours_from, c.hours_to, c.reason, c.by_member IS NOT NULL AS by_cadre "
         "FROM attendance_changes c JOIN activities a ON a.id = c.activity_id "
         "WHERE c.member_id = ? ORDER BY c.id",
         (ctx.person.member_id,),
@@ -451,9 +454,9 @@ async def _erase_initiatives(ctx: EraseContext) -> None:
             (ctx.stamp, row["id"]),
         )
         await ctx.conn.execute(
-            "INSERT INTO initiative_history (initiative_id, actor_telegram_id, actor_member_id, "
+            "INSERT INTO initiative_history (initiative_id, actor_member_id, "
             "actor_role, from_status, to_status, comment, at) "
-            "VALUES (?, NULL, ?, 'author', ?, 'withdrawn', NULL, ?)",
+            "VALUES (?, ?, 'author', ?, 'withdrawn', NULL, ?)",
             (row["id"], member_id, row["status"], ctx.stamp),
         )
     # Not the unit's record: the text goes, the row (code, unit, status, dates) stays counted.
@@ -494,17 +497,11 @@ async def _erase_attachments(ctx: EraseContext) -> None:
 
 
 async def _erase_history(ctx: EraseContext) -> None:
-    mid, tid = ctx.person.member_id, ctx.person.telegram_id
     await ctx.run(
         "initiative_history",
         "UPDATE initiative_history SET comment = NULL WHERE comment IS NOT NULL "
-        "AND (actor_member_id = ? OR actor_telegram_id = ?)",
-        (mid, tid),
-    )
-    await ctx.run(
-        "initiative_history",
-        "UPDATE initiative_history SET actor_telegram_id = NULL WHERE actor_telegram_id = ?",
-        (tid,),
+        "AND actor_member_id = ?",
+        (ctx.person.member_id,),
     )
 
 
@@ -572,9 +569,9 @@ async def _copy_initiatives(ctx: CopyContext) -> dict[str, Any]:
     reviews = await ctx.db.fetch_all(
         "SELECT h.at, i.code, h.from_status, h.to_status, h.comment FROM initiative_history h "
         "JOIN initiatives i ON i.id = h.initiative_id "
-        "WHERE (h.actor_member_id = ? OR h.actor_telegram_id = ?) AND i.author_member_id != ? "
+        "WHERE h.actor_member_id = ? AND i.author_member_id != ? "
         "ORDER BY h.id",
-        (mid, ctx.person.telegram_id, mid),
+        (mid, mid),
     )
     return {
         "initiatives": initiatives,
@@ -609,8 +606,9 @@ async def _copy_supports(ctx: CopyContext) -> dict[str, Any]:
 
 
 async def _erase_broadcasts(ctx: EraseContext) -> None:
-    tid = ctx.person.telegram_id
-    rows = await ctx.all("SELECT id, text_html FROM broadcasts WHERE created_by = ?", (tid,))
+    rows = await ctx.all(
+        "SELECT id, text_html FROM broadcasts WHERE created_by = ?", (ctx.person.member_id,)
+    )
     await ctx.conn.executemany(
         "UPDATE broadcasts SET text_html = ?, created_by = ? WHERE id = ?",
         [(ctx.person.scrub(r["text_html"]), ANONYMOUS_ACTOR, r["id"]) for r in rows],
@@ -621,7 +619,7 @@ async def _erase_broadcasts(ctx: EraseContext) -> None:
         "broadcasts",
         "UPDATE broadcasts SET progress_chat_id = NULL, progress_message_id = NULL "
         "WHERE progress_chat_id = ?",
-        (tid,),
+        (ctx.person.telegram_id,),
     )
 
 
@@ -662,7 +660,7 @@ async def _copy_broadcasts(ctx: CopyContext) -> dict[str, Any]:
     sent = await ctx.db.fetch_all(
         "SELECT id, created_at, status, total, text_html FROM broadcasts WHERE created_by = ? "
         "ORDER BY id",
-        (ctx.person.telegram_id,),
+        (ctx.person.member_id,),
     )
     return {
         "announcements_received": [
@@ -725,6 +723,27 @@ async def _copy_notices(ctx: CopyContext) -> dict[str, Any]:
     }
 
 
+async def _erase_channel_state(ctx: EraseContext) -> None:
+    """What channels keep per person: link codes and wrong tries, the numbered choices last
+    shown, and files handed over as links (expired now: the sweep deletes the files)."""
+    subject = ctx.person
+    await ctx.run("link_codes", "DELETE FROM link_codes WHERE member_id = ?", (subject.member_id,))
+    await ctx.run(
+        "link_attempts", "DELETE FROM link_attempts WHERE person IN (?, ?)", subject.flow_keys
+    )
+    await ctx.run(
+        "channel_menus",
+        "DELETE FROM channel_menus WHERE (channel = 'telegram' AND address = ?) "
+        "OR (channel = 'zalo' AND address = ?)",
+        (str(subject.telegram_id), subject.zalo_id),
+    )
+    await ctx.run(
+        "file_links",
+        "UPDATE file_links SET expires_at = ?, member_id = NULL WHERE member_id = ?",
+        (ctx.stamp, subject.member_id),
+    )
+
+
 async def _copy_reminder_log(ctx: CopyContext) -> dict[str, Any]:
     rows = await ctx.db.fetch_all(
         "SELECT l.kind, l.activity_id, a.title, l.due_at, l.state, l.sent_at FROM reminder_log l "
@@ -754,7 +773,7 @@ PERSONAL_DATA: tuple[TableSteps, ...] = (
     TableSteps(
         "members",
         {
-            "telegram_id, full_name, username, phone, email": "erased (NULL / empty)",
+            "telegram_id, zalo_id, full_name, username, phone, email": "erased (NULL / empty)",
             "consent_at": "erased: the consent is withdrawn with the data",
             "id, unit_id, created_at": "kept: the anonymous row keeps per-unit counts right and "
             "its id, created_at and deleted_at are the erasure record (reapply-erasures)",
@@ -766,8 +785,8 @@ PERSONAL_DATA: tuple[TableSteps, ...] = (
     TableSteps(
         "roles",
         {
-            "telegram_id (their grant)": "deleted: a forgotten person holds no role",
-            "granted_by": "NULL where they granted someone else's role (the grant stays)",
+            "member_id (their grant)": "deleted: a forgotten person holds no role",
+            "granted_by": f"{ANONYMOUS_ACTOR} where they granted someone else's role (it stays)",
         },
         _erase_roles,
         _copy_roles,
@@ -803,7 +822,7 @@ PERSONAL_DATA: tuple[TableSteps, ...] = (
     TableSteps(
         "attendance_changes",
         {
-            "by_telegram": f"{ANONYMOUS_ACTOR} where they made the change as a cadre",
+            "by_member": f"{ANONYMOUS_ACTOR} where they made the change as a cadre",
             "reason": "emptied where they wrote it; reasons others wrote are theirs",
         },
         None,
@@ -844,7 +863,6 @@ PERSONAL_DATA: tuple[TableSteps, ...] = (
         {
             "comment": "NULL where they wrote it (as author or reviewer); reviewers' comments on "
             "their initiatives are the reviewers' and stay",
-            "actor_telegram_id": "NULL where it is theirs",
             "actor_member_id": "kept: points at the anonymous row, so the history still counts",
         },
         _erase_history,
@@ -904,6 +922,20 @@ PERSONAL_DATA: tuple[TableSteps, ...] = (
         _copy_reminder_log,
     ),
     TableSteps(
+        "link_codes",
+        {"*": "deleted: codes that would link another channel to them"},
+        _erase_channel_state,
+    ),
+    TableSteps("link_attempts", {"*": "deleted: their wrong link codes"}),
+    TableSteps("channel_menus", {"*": "deleted: the choices last shown to them on Zalo"}),
+    TableSteps(
+        "file_links",
+        {
+            "member_id": "NULL, and the link expired at once: the sweep deletes the file "
+            "(bot.files.FileLinks.purge, run right after the erasure)",
+        },
+    ),
+    TableSteps(
         "notices",
         {
             "*": "deleted: messages owed or sent to them (changes, cancellations, seats); "
@@ -920,13 +952,16 @@ INTERNAL_TABLES = frozenset({"schema_version"})
 
 # --- the repository --------------------------------------------------------------------------
 
-_PERSON = "SELECT id, telegram_id, full_name, phone, email, created_at, deleted_at FROM members "
+_PERSON = (
+    "SELECT id, telegram_id, zalo_id, full_name, phone, email, created_at, deleted_at FROM members "
+)
 
 
-def _person(row: sqlite3.Row) -> Person:
-    return Person(
+def _person(row: sqlite3.Row) -> DataSubject:
+    return DataSubject(
         member_id=row["id"],
         telegram_id=row["telegram_id"],
+        zalo_id=row["zalo_id"],
         full_name=row["full_name"],
         phone=row["phone"],
         email=row["email"],

@@ -91,7 +91,7 @@ class ReminderRepository:
     ) -> list[Addressee]:
         rows = await self._db.fetch_all(
             "SELECT m.id, m.telegram_id, m.language FROM roles g "
-            "JOIN members m ON m.telegram_id = g.telegram_id "
+            "JOIN members m ON m.id = g.member_id "
             f"WHERE g.role = 'cadre' AND g.unit_id = ? AND {_REACHABLE} "
             "AND NOT EXISTS (SELECT 1 FROM reminder_log l WHERE l.kind = 'deadline_digest' "
             "AND l.activity_id = ? AND l.member_id = m.id AND l.offset_minutes = ? "

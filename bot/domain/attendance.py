@@ -59,7 +59,7 @@ class AttendanceChange:
     activity_id: int
     member_id: int
     at: datetime
-    by_telegram: int | None
+    by_member: int | None
     method: AttendanceMethod
     from_present: bool | None
     to_present: bool
@@ -105,5 +105,6 @@ class Correction:
 class Manager:
     """A cadre (or admin) to tell about a walk-in, in their language."""
 
-    telegram_id: int
+    member_id: int
+    telegram_id: int | None
     language: str

@@ -15,7 +15,7 @@ ERASED = "***"
 
 
 @dataclass(frozen=True, slots=True)
-class Person:
+class DataSubject:
     """The person being copied or erased, as the members row knew them."""
 
     member_id: int
@@ -24,6 +24,12 @@ class Person:
     phone: str | None
     email: str | None
     created_at: str
+    zalo_id: str | None = None
+
+    @property
+    def flow_keys(self) -> tuple[str, str]:
+        """Their flow state's keys on each channel (see storage.conversations)."""
+        return (f"telegram:{self.telegram_id}", f"zalo:{self.zalo_id}")
 
     def scrub(self, text: str) -> str:
         """``text`` with this person's name, phone and email replaced by ``ERASED``."""
@@ -70,7 +76,7 @@ class ReapplyReport:
     mismatched: list[int]  # a different person has that id here: left alone
 
 
-def _identity_patterns(person: Person) -> list[re.Pattern[str]]:
+def _identity_patterns(person: DataSubject) -> list[re.Pattern[str]]:
     patterns: list[re.Pattern[str]] = []
     words = unicodedata.normalize("NFC", person.full_name).split()
     if words:

@@ -116,6 +116,11 @@ class BotHarness:
         assert unit is not None
         return unit.id
 
+    async def role_of(self, telegram_id: int) -> RoleGrant | None:
+        """The role granted to the member with this Telegram id (roles belong to members)."""
+        member = await self.svc.members.by_telegram_id(telegram_id)
+        return None if member is None else await self.svc.roles.get(member.id)
+
     async def add_member(
         self,
         user: EmulatedUser,
@@ -128,7 +133,7 @@ class BotHarness:
         """A member who onboarded earlier (their chat with the bot is already open)."""
         now = self.svc.clock.now()
         unit_id = await self.unit_id(unit)
-        await self.svc.members.create(
+        member = await self.svc.members.create(
             NewMember(
                 telegram_id=user.user_id,
                 full_name=name,
@@ -144,10 +149,10 @@ class BotHarness:
         if role is not Role.MEMBER:
             await self.svc.roles.set(
                 RoleGrant(
-                    user.user_id,
+                    member.id,
                     role,
                     unit_id if role is Role.CADRE else None,
-                    granted_by=ADMIN_ID,
+                    granted_by=0,  # a config admin
                     granted_at=now,
                 )
             )

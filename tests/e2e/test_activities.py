@@ -19,7 +19,7 @@ from openpyxl import Workbook
 
 from bot.activities import Activity, ActivityDraft, ActivityKind, Audience, Question
 from bot.clock import Clock, ManualClock
-from bot.domain.members import Role
+from bot.domain.members import Person, Role
 from bot.emulator import BotApiEmulator, BotMessage, EmulatedUser
 from tests.e2e.conftest import BotHarness, press
 from tests.spreadsheets import corner_cell, whole_grid_dimension, workbook_bytes, zip_bomb
@@ -194,7 +194,7 @@ async def test_a_member_cannot_start_creating_activities(
     await an.click(data="acm:new")
     refused = await an.next_callback_answer()
     assert refused.text is not None and "không có quyền" in refused.text
-    assert await bot.svc.conversations.get(7101) is None
+    assert await bot.svc.conversations.get(Person.telegram(7101)) is None
 
 
 # --- browse, register, waitlist, promotion ----------------------------------------------------
@@ -309,7 +309,7 @@ async def test_registration_questions_are_asked_in_turn(
     await an.wait_for(lambda m: "Bạn đã đăng ký thành công" in m.text)
     answers = await bot.svc.db.fetch_value("SELECT answers FROM registrations")
     assert answers == '{"1": "M", "2": "O+"}'
-    assert await bot.svc.conversations.get(7301) is None
+    assert await bot.svc.conversations.get(Person.telegram(7301)) is None
 
 
 async def test_double_tapping_register_registers_once(

@@ -62,8 +62,9 @@ async def _attendance(bot: BotHarness) -> list[tuple[object, ...]]:
 
 async def _changes(bot: BotHarness) -> list[tuple[object, ...]]:
     rows = await bot.svc.db.fetch_all(
-        "SELECT m.telegram_id, c.by_telegram, c.from_present, c.to_present, c.reason "
-        "FROM attendance_changes c JOIN members m ON m.id = c.member_id ORDER BY c.id"
+        "SELECT m.telegram_id, b.telegram_id, c.from_present, c.to_present, c.reason "
+        "FROM attendance_changes c JOIN members m ON m.id = c.member_id "
+        "LEFT JOIN members b ON b.id = c.by_member ORDER BY c.id"
     )
     return [tuple(r) for r in rows]
 

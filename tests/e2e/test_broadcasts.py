@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import Clock, ManualClock
-from bot.domain.members import Role
+from bot.domain.members import Person, Role
 from bot.emulator import BotApiEmulator, EmulatedUser
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 
@@ -88,7 +88,7 @@ async def test_cadre_reaches_only_their_unit_and_members_cannot_broadcast(
     # a forged "everyone" press is refused and changes nothing
     await press(cadre, data="bc:aud:all", message_id=audience.message_id)
     await cadre.wait_for(lambda m: "không có quyền" in m.text)
-    state = await bot.svc.conversations.get(7100)
+    state = await bot.svc.conversations.get(Person.telegram(7100))
     assert state is not None and state.step == "audience"  # still choosing, nothing chosen
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 0
     await cadre.click("🏢 Đoàn viên đơn vị tôi", message_id=audience.message_id)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from bot.domain.initiatives import InitiativeStatus as S
-from bot.domain.members import Role
+from bot.domain.members import Person, Role
 from bot.emulator import BotApiEmulator, BotMessage, CallbackAnswer, EmulatedUser
 from tests.e2e.conftest import BotHarness
 
@@ -165,7 +165,7 @@ async def test_member_submits_an_initiative_with_an_attachment_and_gets_a_code(
     assert files[0]["size"] == len(b"%PDF-1.4 de an")
     assert emulator.file(files[0]["file_id"]) is not None  # a real Telegram file id
     assert await history(bot, initiative["id"]) == [("draft", "submitted", None)]
-    assert await bot.svc.conversations.get(7001) is None
+    assert await bot.svc.conversations.get(Person.telegram(7001)) is None
     # The unit's cadre hears of it and gets the attachments re-sent on demand.
     await cadre.wait_for(lambda m: "sáng kiến mới chờ duyệt" in m.text)
     card = await open_from_queue(cadre, code.group(0))
@@ -474,7 +474,7 @@ async def test_oversized_fields_are_refused_with_the_limit_and_the_rest_is_kept(
     await step(author, PROBLEM, "Bước 4/7")
     refused = await step(author, "x" * 4001, "vượt giới hạn 4000")
     assert "4001 ký tự" in refused.text and "giữ nguyên" in refused.text
-    state = await bot.svc.conversations.get(7061)
+    state = await bot.svc.conversations.get(Person.telegram(7061))
     assert state is not None and state.step == "solution"
     kept = await bot.svc.db.fetch_one("SELECT title, problem, solution FROM initiatives")
     assert kept is not None and tuple(kept) == ("Sáng kiến hợp lệ", PROBLEM, "")

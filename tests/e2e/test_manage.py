@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.members import Role
+from bot.domain.members import Person, Role
 from bot.emulator import BotApiEmulator
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 from tests.e2e.test_onboarding import menu_labels
@@ -49,4 +49,4 @@ async def test_admin_has_the_roles_tool_and_members_have_no_panel(
     assert answer.text is not None and "không có quyền" in answer.text
     answer = await press(member, data="mg:broadcast")
     assert answer.text is not None and "không có quyền" in answer.text
-    assert await bot.svc.conversations.get(8002) is None
+    assert await bot.svc.conversations.get(Person.telegram(8002)) is None

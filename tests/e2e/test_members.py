@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.domain.members import Role
+from bot.domain.members import Person, Role
 from bot.emulator import BotApiEmulator, EmulatedUser
 from handlers.router import Router
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
@@ -57,7 +57,7 @@ async def test_cancel_leaves_onboarding_and_keeps_nothing(
     await say_and_read(user, "Trần Văn Nam")
     reply = await say_and_read(user, "/cancel")
     assert "không được lưu" in reply.text
-    assert await bot.svc.conversations.get(5102) is None
+    assert await bot.svc.conversations.get(Person.telegram(5102)) is None
     assert await bot.svc.members.by_telegram_id(5102) is None
     again = await say_and_read(user, "/start")
     assert "Nghị định 13/2023" in again.text  # a fresh start, consent first
@@ -74,11 +74,11 @@ async def test_bad_names_are_asked_again_with_an_example(
     for bad in ("x" * 5000, "😀😀😀", "<b>An</b>", "A", "Nguyễn & Co"):
         reply = await say_and_read(user, bad)
         assert "Nguyễn Văn An" in reply.text, bad  # the example
-        state = await bot.svc.conversations.get(5103)
+        state = await bot.svc.conversations.get(Person.telegram(5103))
         assert state is not None and state.step == "name"
     reply = await say_and_read(user, "  Nguyễn   Văn   An  ")
     assert "đơn vị" in reply.text
-    state = await bot.svc.conversations.get(5103)
+    state = await bot.svc.conversations.get(Person.telegram(5103))
     assert state is not None and state.data["full_name"] == "Nguyễn Văn An"
 
 
@@ -114,7 +114,7 @@ async def test_button_expected_text_given_and_vice_versa(
     user.skip_pending()
     await user.share_contact(phone_number="84911111111", user_id=42)
     assert "chính bạn" in (await user.next_message()).text
-    state = await bot.svc.conversations.get(5104)
+    state = await bot.svc.conversations.get(Person.telegram(5104))
     assert state is not None and state.step == "phone" and "phone" not in state.data
 
 
@@ -403,13 +403,13 @@ async def test_admin_grants_and_revokes_roles_and_menus_follow(
     member = await bot.add_member(emulator.user(5114, username="tuan_cb"), name="Đinh Công Tuấn")
     asked = await say_and_read(admin, "/grant @tuan_cb cadre BYT")
     assert "Đinh Công Tuấn" in asked.text and "Bộ Y tế" in asked.text
-    assert await bot.svc.roles.get(5114) is None  # nothing granted before the confirmation
+    assert await bot.role_of(5114) is None  # nothing granted before the confirmation
     await admin.click("✅ Cấp cho Đinh Công Tuấn (Bộ Tư pháp)", message_id=asked.message_id)
     reply = await admin.wait_for(
         lambda m: m.message_id == asked.message_id and "Đã cấp quyền" in m.text
     )
     assert "Đinh Công Tuấn" in reply.text and "Bộ Y tế" in reply.text and not reply.buttons
-    grant = await bot.svc.roles.get(5114)
+    grant = await bot.role_of(5114)
     assert (
         grant is not None and grant.role is Role.CADRE and grant.unit_id == await bot.unit_id("BYT")
     )
@@ -420,7 +420,7 @@ async def test_admin_grants_and_revokes_roles_and_menus_follow(
     assert "Đinh Công Tuấn" in listing.text and "Bộ Y tế" in listing.text
     reply = await say_and_read(admin, "/revoke 5114")
     assert "thu hồi" in reply.text
-    assert await bot.svc.roles.get(5114) is None
+    assert await bot.role_of(5114) is None
     for bad, expected in (
         ("/grant", "Cách dùng"),
         ("/grant @nobody_here cadre BYT", "Không tìm thấy"),
@@ -458,7 +458,7 @@ async def test_grant_by_username_shows_who_it_resolves_to_and_waits_for_confirma
     )
     late = await press(admin, data=confirm, message_id=asked.message_id)  # the old button
     assert "không còn hiệu lực" in (late.text or "")
-    assert await bot.svc.roles.get(5120) is None
+    assert await bot.role_of(5120) is None
 
 
 async def test_grant_picks_the_right_person_when_a_username_was_reused(
@@ -508,8 +508,11 @@ async def test_grant_picks_the_right_person_when_a_username_was_reused(
             m.message_id == asked.message_id and "Đã cấp quyền quản trị cho Vũ Thị Mới" in m.text
         )
     )
-    grants = {g.telegram_id: g.role for g in await bot.svc.roles.all()}
-    assert grants == {5122: Role.ADMIN}
+    holders = {
+        (await bot.svc.members.by_id(g.member_id)).telegram_id: g.role  # type: ignore[union-attr]
+        for g in await bot.svc.roles.all()
+    }
+    assert holders == {5122: Role.ADMIN}
     await new.wait_for(lambda m: "Quản trị viên" in m.text)
     assert sum("Bạn vừa được cấp vai trò" in m.text for m in new.messages) == 1
     assert not any("Bạn vừa được cấp vai trò" in m.text for m in old.messages + outsider.messages)
@@ -522,18 +525,18 @@ async def test_grant_by_telegram_id_also_shows_the_person_and_asks(
     await bot.add_member(emulator.user(5124), name="Hoàng Minh", unit="BYT")
     asked = await say_and_read(admin, "/grant 5124 cadre BYT")
     assert "• Hoàng Minh — Bộ Y tế, mã Telegram 5124\n" in asked.text  # no username part
-    assert await bot.svc.roles.get(5124) is None
+    assert await bot.role_of(5124) is None
     await admin.click("✅ Cấp cho Hoàng Minh (Bộ Y tế)", message_id=asked.message_id)
     await admin.wait_for(lambda m: m.message_id == asked.message_id and "Đã cấp" in m.text)
-    grant = await bot.svc.roles.get(5124)
+    grant = await bot.role_of(5124)
     assert grant is not None and grant.role is Role.CADRE
-    # Someone who has not onboarded yet: granted by id, once confirmed.
-    asked = await say_and_read(admin, "/grant 5199 admin")
-    assert "• Mã Telegram 5199 — người này chưa đăng ký dùng Nhịp Cầu" in asked.text
-    await admin.click("✅ Cấp cho mã 5199", message_id=asked.message_id)
-    await admin.wait_for(lambda m: m.message_id == asked.message_id and "Đã cấp quyền" in m.text)
-    grant = await bot.svc.roles.get(5199)
-    assert grant is not None and grant.role is Role.ADMIN
+    # Roles belong to members: someone who has not onboarded yet cannot hold one.
+    refused = await say_and_read(admin, "/grant 5199 admin")
+    assert refused.text == (
+        "Không tìm thấy người dùng «5199». Dùng mã Telegram (số) hoặc @username của người đã "
+        "dùng Nhịp Cầu."
+    )
+    assert await bot.svc.members.by_telegram_id(5199) is None
 
 
 async def test_command_menus_are_published_per_role(

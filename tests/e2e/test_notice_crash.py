@@ -37,9 +37,10 @@ def make_cadre(database: Path, telegram_id: int) -> None:
         unit_id = conn.execute("SELECT unit_id FROM activities").fetchone()[0]
         conn.execute("UPDATE members SET unit_id = ? WHERE telegram_id = ?", (unit_id, telegram_id))
         conn.execute(
-            "INSERT INTO roles (telegram_id, role, unit_id, granted_by, granted_at) "
-            "VALUES (?, 'cadre', ?, 1, '2026-01-01T00:00:00+00:00')",
-            (telegram_id, unit_id),
+            "INSERT INTO roles (member_id, role, unit_id, granted_by, granted_at) "
+            "SELECT id, 'cadre', ?, 0, '2026-01-01T00:00:00+00:00' FROM members "
+            "WHERE telegram_id = ?",
+            (unit_id, telegram_id),
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
+from bot.domain.members import Person
 from bot.emulator import BotApiEmulator, EmulatedUser
 from bot.logging_setup import configure_logging
 from tests.e2e.conftest import BotHarness
@@ -53,7 +54,9 @@ async def test_new_member_onboards_and_lands_on_the_main_menu(
     assert member.consent_at is not None
     unit = await bot.svc.units.get(member.unit_id or 0)
     assert unit is not None and unit.name == "Bộ Tư pháp"
-    assert await bot.svc.conversations.get(5001) is None  # the draft is gone once saved
+    assert (
+        await bot.svc.conversations.get(Person.telegram(5001)) is None
+    )  # the draft is gone once saved
 
 
 async def test_refusing_consent_stores_nothing(bot: BotHarness, emulator: BotApiEmulator) -> None:
@@ -63,7 +66,7 @@ async def test_refusing_consent_stores_nothing(bot: BotHarness, emulator: BotApi
     await user.click("Không đồng ý")
     await user.wait_for(lambda m: "Không có thông tin nào về bạn được lưu" in m.text)
     assert await bot.svc.members.by_telegram_id(5002) is None
-    assert await bot.svc.conversations.get(5002) is None
+    assert await bot.svc.conversations.get(Person.telegram(5002)) is None
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM members") == 0
 
 

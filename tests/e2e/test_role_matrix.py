@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.members import Role
+from bot.domain.members import Person, Role
 from bot.emulator import BotApiEmulator, EmulatedUser
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 
@@ -49,15 +49,15 @@ async def test_commands_by_role(bot: BotHarness, emulator: BotApiEmulator, role:
         assert refused != (role in allowed), f"{role} {command}: {reply.text!r}"
         if command.startswith("/grant"):
             if role == "admin":  # shown first, granted once confirmed
-                assert await bot.svc.roles.get(TARGET) is None
+                assert await bot.role_of(TARGET) is None
                 await user.click("✅ Cấp cho Người Được Cấp (Bộ Y tế)", message_id=reply.message_id)
                 await user.wait_for(
                     lambda m: m.message_id == reply.message_id and "Đã cấp" in m.text  # noqa: B023
                 )
-            grant = await bot.svc.roles.get(TARGET)
+            grant = await bot.role_of(TARGET)
             assert (grant is not None) == (role == "admin"), role
     if role != "admin":
-        assert await bot.svc.roles.get(TARGET) is None
+        assert await bot.role_of(TARGET) is None
 
 
 # Forged presses that nobody may use: each is answered "expired"/"not allowed", changes nothing.
@@ -85,7 +85,7 @@ async def test_forged_buttons_change_nothing(
         assert any(p in (answer.text or "") for p in NOT_DONE), (role, data, answer)
     members_after = await bot.svc.db.fetch_all("SELECT * FROM members ORDER BY id")
     assert [tuple(r) for r in members_after] == [tuple(r) for r in members_before]
-    assert await bot.svc.conversations.get(user.user_id) is None
+    assert await bot.svc.conversations.get(Person.telegram(user.user_id)) is None
 
 
 async def test_member_features_refuse_someone_who_has_not_onboarded(

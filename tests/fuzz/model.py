@@ -37,8 +37,8 @@ Snapshot = dict[str, dict[tuple[Any, ...], Row]]
 TABLES: dict[str, tuple[str, ...]] = {
     "units": ("id",),
     "members": ("id",),
-    "roles": ("telegram_id",),
-    "conversation_state": ("telegram_id",),
+    "roles": ("member_id",),
+    "conversation_state": ("person",),
     "campaigns": ("id",),
     "activities": ("id",),
     "activity_questions": ("id",),
@@ -136,12 +136,6 @@ class Judge:
         self.changes = diff(self.before, self.after)
         senders = self.facts.senders
         roles = self.before["roles"]
-        self.cadre_unit: dict[int, int] = {
-            tid: row["unit_id"]
-            for (tid,), row in roles.items()
-            if tid in senders and row["role"] == "cadre"
-        }
-        self.managed_units = set(self.cadre_unit.values())
         self.own_members: set[int] = set()
         self.member_tid: dict[int, int] = {}
         for snap in (self.before, self.after):
@@ -151,6 +145,16 @@ class Judge:
                     self.member_tid.setdefault(mid, tid)
                 if tid in senders:
                     self.own_members.add(mid)
+        # Roles and "who did it" columns hold member ids; senders are Telegram ids.
+        self.cadre_member_unit: dict[int, int] = {
+            mid: row["unit_id"]
+            for (mid,), row in roles.items()
+            if self.member_tid.get(mid) in senders and row["role"] == "cadre"
+        }
+        self.cadre_unit: dict[int, int] = {
+            self.member_tid[mid]: unit for mid, unit in self.cadre_member_unit.items()
+        }
+        self.managed_units = set(self.cadre_unit.values())
         # Senders who used /forgetme in this batch: their row lost its Telegram id.
         self.erased_members: set[int] = set()
         self.erased_tids: set[int] = set()
@@ -222,13 +226,13 @@ class Judge:
             changed = {c for c in after if before[c] != after[c]}
             anonymised = (
                 changed == {"granted_by"}
-                and before["granted_by"] in self.erased_tids
-                and after["granted_by"] is None
+                and before["granted_by"] in self.erased_members
+                and after["granted_by"] == ANONYMOUS_ACTOR
             )
             if not anonymised:
                 self.refuse("roles", key, "a role was changed without an admin")
         for key in d.removed:
-            if key[0] not in self.facts.senders:
+            if self.member_tid.get(key[0]) not in self.facts.senders:
                 self.refuse("roles", key, "someone else's role was removed")
 
     def members(self) -> None:
@@ -258,7 +262,12 @@ class Judge:
 
     def flow_states(self) -> None:
         for key in self.changes["conversation_state"].touched():
-            if key[0] not in self.facts.senders:
+            channel, _, user_id = str(key[0]).partition(":")
+            if (
+                channel != "telegram"
+                or not user_id.isdigit()
+                or int(user_id) not in self.facts.senders
+            ):
                 self.refuse("conversation_state", key, "another person's flow state changed")
 
     def campaigns(self) -> None:
@@ -269,7 +278,9 @@ class Judge:
             if not self.managed(*units):
                 self.refuse("campaigns", key, "a campaign outside the sender cadre's unit")
             elif (
-                after is not None and key in d.added and after["created_by"] not in self.cadre_unit
+                after is not None
+                and key in d.added
+                and after["created_by"] not in self.cadre_member_unit
             ):
                 self.refuse("campaigns", key, "created by someone who is not a cadre")
 
@@ -286,7 +297,7 @@ class Judge:
                     self.refuse(table, key, "an activity of a unit no sender manages changed")
         d = self.changes["activities"]
         for key, row in d.added.items():
-            if row["created_by"] not in self.cadre_unit:
+            if row["created_by"] not in self.cadre_member_unit:
                 self.refuse("activities", key, "created by someone who is not a cadre")
 
     def registrations(self) -> None:
@@ -461,9 +472,7 @@ class Judge:
                 )
 
     def history_move(self, key: tuple[Any, ...], move: Row, author: int, initiative: Row) -> None:
-        actor_tid = move["actor_telegram_id"]
-        if move["actor_member_id"] is not None:
-            actor_tid = self.member_tid.get(move["actor_member_id"])
+        actor_tid = self.member_tid.get(move["actor_member_id"])
         if actor_tid not in self.facts.senders:
             self.refuse("initiatives", key, f"moved by someone who sent nothing: {move}")
             return
@@ -486,16 +495,9 @@ class Judge:
 
     def erased_from_history(self, before: Row, after: Row) -> bool:
         """A history row /forgetme changes: the erased person's comment and id, nothing else."""
-        mine = (
-            before["actor_member_id"] in self.erased_members
-            or before["actor_telegram_id"] in self.erased_tids
-        )
+        mine = before["actor_member_id"] in self.erased_members
         changed = {c for c in after if before[c] != after[c]}
-        return (
-            mine
-            and changed <= {"comment", "actor_telegram_id"}
-            and all(after[c] is None for c in changed)
-        )
+        return mine and changed <= {"comment"} and all(after[c] is None for c in changed)
 
     def initiative_children(self) -> None:
         for key in self.changes["initiative_attachments"].touched():
@@ -527,7 +529,7 @@ class Judge:
         mine = {
             k[0]
             for k, row in self.before["broadcasts"].items()
-            if row["created_by"] in self.cadre_unit
+            if row["created_by"] in self.cadre_member_unit
         }
         recipients = self.changes["broadcast_recipients"]
         dropped: dict[int, int] = {}  # broadcast → pending rows of erased members removed
@@ -565,14 +567,14 @@ class Judge:
         allowed: set[str] = set()
         if before["total"] - after["total"] == dropped.get(before["id"], 0):
             allowed.add("total")
-        if before["created_by"] in self.erased_tids and after["created_by"] == ANONYMOUS_ACTOR:
+        if before["created_by"] in self.erased_members and after["created_by"] == ANONYMOUS_ACTOR:
             allowed |= {"created_by", "text_html"}
         if before["progress_chat_id"] in self.erased_tids and after["progress_chat_id"] is None:
             allowed |= {"progress_chat_id", "progress_message_id"}
         return changed <= allowed
 
     def new_broadcast(self, key: tuple[Any, ...], row: Row) -> None:
-        unit = self.cadre_unit.get(row["created_by"])
+        unit = self.cadre_member_unit.get(row["created_by"])
         if unit is None or row["sender_unit_id"] != unit:
             self.refuse("broadcasts", key, "created by someone who is not a cadre of its unit")
             return

@@ -17,7 +17,7 @@ def world() -> Snapshot:
     empty: Snapshot = {table: {} for table in TABLES}
     for mid, tid, unit in ((1, MEMBER, 1), (2, CADRE_BYT, 3), (3, VICTIM, 1), (4, 930_004, 1)):
         empty["members"][(mid,)] = {"id": mid, "telegram_id": tid, "unit_id": unit, "phone": None}
-    empty["roles"][(CADRE_BYT,)] = {"telegram_id": CADRE_BYT, "role": "cadre", "unit_id": 3}
+    empty["roles"][(2,)] = {"member_id": 2, "role": "cadre", "unit_id": 3}  # CADRE_BYT
     for aid, unit, open_to in ((1, 1, "all"), (2, 3, "unit"), (3, 3, "all")):
         empty["activities"][(aid,)] = {
             "id": aid,
@@ -99,7 +99,7 @@ def test_a_cadre_manages_their_unit_only() -> None:
 def test_roles_are_never_gained_and_reviews_need_the_units_cadre() -> None:
     before = world()
     after = copy.deepcopy(before)
-    after["roles"][(MEMBER,)] = {"telegram_id": MEMBER, "role": "admin", "unit_id": None}
+    after["roles"][(1,)] = {"member_id": 1, "role": "admin", "unit_id": None}  # MEMBER
     assert judge(before, after, MEMBER)
     after = copy.deepcopy(before)
     after["initiatives"][(1,)]["status"] = "in_review"
@@ -107,7 +107,6 @@ def test_roles_are_never_gained_and_reviews_need_the_units_cadre() -> None:
         "id": 1,
         "initiative_id": 1,
         "actor_member_id": 2,
-        "actor_telegram_id": None,
         "from_status": "submitted",
         "to_status": "in_review",
     }
@@ -116,7 +115,8 @@ def test_roles_are_never_gained_and_reviews_need_the_units_cadre() -> None:
 
 def test_another_persons_flow_state_may_not_change() -> None:
     before, after = world(), world()
-    after["conversation_state"][(VICTIM,)] = {"telegram_id": VICTIM, "flow": "x", "step": "y"}
+    key = f"telegram:{VICTIM}"
+    after["conversation_state"][(key,)] = {"person": key, "flow": "x", "step": "y"}
     assert judge(before, after, MEMBER)
     assert judge(before, after, VICTIM) == []
 
@@ -203,14 +203,13 @@ def test_forgetting_oneself_explains_what_the_erasure_changes() -> None:
         "id": 1,
         "initiative_id": 1,
         "actor_member_id": 3,
-        "actor_telegram_id": None,
         "from_status": "draft",
         "to_status": "submitted",
         "comment": "Tác giả ghi chú",
     }
     before["broadcasts"][(1,)] = {
         "id": 1,
-        "created_by": VICTIM,
+        "created_by": 3,  # VICTIM
         "total": 2,
         "text_html": "Từ Người Bị Hại",
         "progress_chat_id": VICTIM,
@@ -232,7 +231,6 @@ def test_forgetting_oneself_explains_what_the_erasure_changes() -> None:
         "id": 2,
         "initiative_id": 1,
         "actor_member_id": 3,
-        "actor_telegram_id": None,
         "from_status": "submitted",
         "to_status": "withdrawn",
     }

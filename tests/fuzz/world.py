@@ -232,18 +232,20 @@ class FuzzWorld:
                 )
             elif member.unit_id != unit_id:
                 await svc.members.update(member.id, now, unit_id=unit_id)
-        desired = {p.telegram_id: p for p in CAST if p.role is Role.CADRE}
+        desired: dict[int, Any] = {}
+        for person in CAST:
+            if person.role is Role.CADRE:
+                found = await svc.members.by_telegram_id(person.telegram_id)
+                assert found is not None
+                desired[found.id] = person
         for grant in await svc.roles.all():
-            wanted = desired.get(grant.telegram_id)
-            if wanted is None or grant.role is not Role.CADRE:
-                await svc.roles.delete(grant.telegram_id)
-        for person in desired.values():
+            if grant.member_id not in desired or grant.role is not Role.CADRE:
+                await svc.roles.delete(grant.member_id)
+        for member_id, person in desired.items():
             unit_id = await self.bot.unit_id(person.unit)
-            grant = await svc.roles.get(person.telegram_id)
+            grant = await svc.roles.get(member_id)
             if grant is None or grant.unit_id != unit_id or grant.role is not Role.CADRE:
-                await svc.roles.set(
-                    RoleGrant(person.telegram_id, Role.CADRE, unit_id, ADMIN_ID, now)
-                )
+                await svc.roles.set(RoleGrant(member_id, Role.CADRE, unit_id, 0, now))
 
     async def _seed(self) -> None:
         svc = self.bot.svc
@@ -610,8 +612,13 @@ class FuzzWorld:
                     registered_with.setdefault(member["telegram_id"], set()).add(
                         activity["unit_id"]
                     )
+        member_of = {
+            row["telegram_id"]: mid
+            for snap in (before, after)
+            for (mid,), row in snap["members"].items()
+        }
         for user in users.values():
-            grant = roles.get((user.user_id,))
+            grant = roles.get((member_of.get(user.user_id),))
             managed = {grant["unit_id"]} if grant and grant["role"] == "cadre" else set()
             seen = marks[user.user_id]
             fresh = [

@@ -56,7 +56,7 @@ async def _open(w: World, **changes: object) -> tuple[int, str]:
     w.clock.set(NOW)
     # The unit's cadre is on record (roles), so that walk-ins reach them.
     await RoleRepository(w.db).set(
-        RoleGrant(w.cadre.telegram_id, Role.CADRE, w.btp, granted_by=1, granted_at=NOW)
+        RoleGrant(w.cadre.actor_id, Role.CADRE, w.btp, granted_by=1, granted_at=NOW)
     )
     await w.attendance.checkin_qr(w.cadre, activity.id, BOT)
     secret = await w.attendance.repository.secret(activity.id)
@@ -233,12 +233,12 @@ async def test_corrections_are_kept_with_who_when_and_why(w: World) -> None:
 
     history = await w.attendance.history(w.cadre, activity_id, registration.id)
     assert [
-        (c.by_telegram, c.method.value, c.from_present, c.to_present, c.hours_to, c.reason)
+        (c.by_member, c.method.value, c.from_present, c.to_present, c.hours_to, c.reason)
         for c in history
     ] == [
         (None, "qr", None, True, 3.5, None),
-        (w.cadre.telegram_id, "cadre", True, False, 0.0, "điểm danh nhầm"),
-        (w.admin.telegram_id, "cadre", False, True, 3.5, None),
+        (w.cadre.actor_id, "cadre", True, False, 0.0, "điểm danh nhầm"),
+        (w.admin.actor_id, "cadre", False, True, 3.5, None),
     ]
     assert [c.at for c in history] == [NOW, NOW + timedelta(minutes=40), later]
 
@@ -259,7 +259,7 @@ async def test_a_no_show_then_cancel_then_register_again_keeps_the_record(w: Wor
     again = await w.service.register(person, activity.id)
     assert again.registration is not None and again.registration.marked_absent
     rows = await _attendance(w, activity.id)
-    assert rows == [(person.member.id, 0, 0.0, w.btp, "cadre", w.cadre.telegram_id)]  # type: ignore[union-attr]
+    assert rows == [(person.member.id, 0, 0.0, w.btp, "cadre", w.cadre.actor_id)]  # type: ignore[union-attr]
 
 
 # --- walk-ins ------------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ async def test_a_walk_in_waits_for_the_cadre_who_confirms_once(w: World) -> None
     assert decided.outcome is DecisionOutcome.DECIDED and decided.hours == 3.5
     assert decided.request.status.value == "confirmed"
     assert await _attendance(w, activity_id) == [
-        (member_id, 1, 3.5, w.btc, "walk_in", w.cadre.telegram_id)
+        (member_id, 1, 3.5, w.btc, "walk_in", w.cadre.actor_id)
     ]
     status = await w.db.fetch_value(
         "SELECT status FROM registrations WHERE member_id = ?", (member_id,)
@@ -294,7 +294,7 @@ async def test_a_walk_in_waits_for_the_cadre_who_confirms_once(w: World) -> None
     for confirm in (True, False):
         repeat = await w.attendance.decide_walk_in(w.admin, activity_id, member_id, confirm)
         assert repeat.outcome is DecisionOutcome.ALREADY
-        assert repeat.request.decided_by == w.cadre.telegram_id
+        assert repeat.request.decided_by == w.cadre.actor_id
     assert (await w.attendance.check_in_link(visitor, payload)).outcome is CheckinOutcome.ALREADY
     assert await w.db.fetch_value("SELECT COUNT(*) FROM attendance_changes") == 1
 
@@ -438,7 +438,7 @@ async def test_the_migration_moves_attendance_off_registrations(tmp_path: Path) 
         )
         assert [tuple(r) for r in rows] == [
             (1, 1, 3.0, 1, "qr", "2026-11-20T01:05:00+00:00", None),
-            (2, 1, 3.0, 1, "walk_in", "2026-11-20T01:30:00+00:00", 555),
+            (2, 1, 3.0, 1, "walk_in", "2026-11-20T01:30:00+00:00", 0),  # cadre 555: no member
         ]
         assert await db.fetch_value("SELECT COUNT(*) FROM attendance_changes") == 2
         columns = {r[1] for r in await db.fetch_all("PRAGMA table_info(registrations)")}

@@ -26,7 +26,7 @@ from bot.domain.broadcasts import (
     Recipient,
 )
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.members import Actor, NewMember, Role, RoleGrant
+from bot.domain.members import Actor, NewMember, Person, Role, RoleGrant
 from storage import Database
 from storage.activities import ActivityRepository
 from storage.broadcasts import BroadcastRepository
@@ -112,9 +112,13 @@ def sender_for(
         DeliverySettings(rate_per_second=rate, per_chat_interval=0.0, retry_backoff=0.01)
     )
 
-    async def actor_of(telegram_id: int) -> Actor:  # ADMIN (id 1) is a config admin
-        member, grant = await world.members.with_grant(telegram_id)
-        return resolve_actor(telegram_id, member, grant, (ADMIN.telegram_id,))
+    async def actor_of(member_id: int) -> Actor:  # ADMIN (Telegram id 1) is a config admin
+        if member_id == ADMIN.actor_id:
+            return ADMIN
+        found = await world.members.by_id(member_id)
+        assert found is not None and found.telegram_id is not None
+        member, grant = await world.members.with_grant(Person.telegram(found.telegram_id))
+        return resolve_actor(Person.telegram(found.telegram_id), member, grant, ())
 
     sender = BroadcastSender(
         world.repo,
@@ -154,10 +158,12 @@ async def test_audiences_leave_out_muted_deleted_and_unreachable(world: World) -
     m3 = await world.members.by_telegram_id(1003)
     assert m1 and m2 and m3
     await world.members.update(m1.id, NOW, announcements_muted=True)
-    await world.members.set_reachable(1002, False)
+    await world.members.set_reachable(Person.telegram(1002), False)
     await PrivacyRepository(world.db, ActivityRepository(world.db)).erase(m3.id, NOW)
     assert await repo.count_audience(Audience(AudienceKind.ALL)) == 27
-    await RoleRepository(world.db).set(RoleGrant(1004, Role.CADRE, world.units["A"], 1, NOW))
+    cadre = await world.members.by_telegram_id(1004)
+    assert cadre is not None
+    await RoleRepository(world.db).set(RoleGrant(cadre.id, Role.CADRE, world.units["A"], 1, NOW))
     assert await repo.count_audience(Audience(AudienceKind.CADRES)) == 1
 
 
@@ -348,10 +354,14 @@ async def test_a_scheduled_broadcast_is_cancelled_if_its_author_lost_the_role(
     unit, sends nothing; the broadcast is cancelled with the reason and the author told."""
     roles = RoleRepository(world.db)
     cadres = []
+    member_ids = {}
     for telegram_id in (1001, 1002, 1003):  # three cadres of unit A
-        await roles.set(RoleGrant(telegram_id, Role.CADRE, world.units["A"], 1, NOW))
-        member, grant = await world.members.with_grant(telegram_id)
-        cadres.append(resolve_actor(telegram_id, member, grant, ()))
+        found = await world.members.by_telegram_id(telegram_id)
+        assert found is not None
+        member_ids[telegram_id] = found.id
+        await roles.set(RoleGrant(found.id, Role.CADRE, world.units["A"], 1, NOW))
+        member, grant = await world.members.with_grant(Person.telegram(telegram_id))
+        cadres.append(resolve_actor(Person.telegram(telegram_id), member, grant, ()))
     scheduled = []
     for cadre in cadres:
         scheduled.append(
@@ -362,8 +372,8 @@ async def test_a_scheduled_broadcast_is_cancelled_if_its_author_lost_the_role(
                 scheduled_at=NOW + timedelta(hours=1),
             )
         )
-    await roles.delete(1001)  # revoked
-    await roles.set(RoleGrant(1002, Role.CADRE, world.units["B"], 1, NOW))  # moved to unit B
+    await roles.delete(member_ids[1001])  # revoked
+    await roles.set(RoleGrant(member_ids[1002], Role.CADRE, world.units["B"], 1, NOW))  # moved
     transport, progress = FakeTransport(), FakeProgress()
     sender = sender_for(world, transport, progress)
     await sender.start()

@@ -365,7 +365,7 @@ async def test_a_cancelled_export_leaves_no_file(seeded: World, tmp_path: Path) 
         await task
     assert list((tmp_path / "out").iterdir()) == []
     assert xlsx_threads() == []
-    assert not service.busy(seeded.admin.telegram_id)
+    assert not service.busy(seeded.admin)
 
 
 # --- CSV --------------------------------------------------------------------------------------
@@ -589,7 +589,7 @@ async def test_broadcast_report_counts_deliveries(world: World, tmp_path: Path) 
         "INSERT INTO broadcasts (created_by, sender_unit_id, text_html, audience_kind, "
         "status, created_at, total) "
         "VALUES (?, ?, '<b>Họp</b> lúc 8h &amp; mang áo', 'units', 'done', ?, 3)",
-        (world.cadre.telegram_id, world.btp, stamp),
+        (world.cadre.actor_id, world.btp, stamp),
     )
     for person, state in zip(people, ("sent", "sent", "blocked"), strict=True):
         await world.db.execute(
@@ -642,7 +642,7 @@ async def test_a_second_export_waits_and_the_same_one_is_not_doubled(
     second = ExportRequest(ExportKind.REGISTRATIONS, ExportScope(), ExportFormat.CSV)
     task1 = asyncio.create_task(service.run(seeded.admin, first, tmp_path / "a"))
     await asyncio.wait_for(repository.inside.wait(), 5)
-    assert service.busy(seeded.admin.telegram_id)
+    assert service.busy(seeded.admin)
     task2 = asyncio.create_task(service.run(seeded.admin, second, tmp_path / "b"))
     with pytest.raises(InvalidInput) as doubled:
         await service.run(seeded.admin, first, tmp_path / "c")
@@ -653,7 +653,7 @@ async def test_a_second_export_waits_and_the_same_one_is_not_doubled(
     repository.gate.set()
     done1, done2 = await asyncio.wait_for(asyncio.gather(task1, task2), 10)
     assert done1.rows > 0 and done2.rows == len(HOSTILE) + 1
-    assert not service.busy(seeded.admin.telegram_id)
+    assert not service.busy(seeded.admin)
 
 
 # --- packing for Telegram's 50 MB -------------------------------------------------------------

@@ -24,7 +24,7 @@ from bot.domain.initiatives import (
     Party,
     RecognitionLevel,
 )
-from bot.domain.members import Actor, NewMember, Role, RoleGrant
+from bot.domain.members import Actor, NewMember, Person, Role, RoleGrant
 from bot.initiatives import MAX_FILE_BYTES, TRANSITIONS, InitiativeService, may_transition
 from storage.db import Database
 from storage.initiatives import InitiativeRepository
@@ -94,9 +94,9 @@ async def _actor(
     )
     grant = None
     if role is not Role.MEMBER:
-        grant = RoleGrant(telegram_id, role, role_unit, None, clock.now())
+        grant = RoleGrant(member.id, role, role_unit, 0, clock.now())
         await roles.set(grant)
-    return resolve_actor(telegram_id, member, grant, ())
+    return resolve_actor(Person.telegram(telegram_id), member, grant, ())
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from bot.domain.initiatives import (
     NewAttachment,
     RecognitionLevel,
 )
-from bot.domain.members import Actor, Member, NewMember, Role, RoleGrant
-from bot.domain.privacy import ERASED, Person
+from bot.domain.members import Actor, Member, NewMember, Person, Role, RoleGrant
+from bot.domain.privacy import ERASED, DataSubject
 from bot.domain.reminders import LogKey
 from bot.privacy import ForgetResult
 from bot.services import Services
@@ -177,7 +177,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 async def _seed(w: World) -> None:
     svc, now = w.svc, w.clock.now
     me = await w.person(NAME, w.btp, tid=TID, username=USERNAME, phone=PHONE, email=EMAIL)
-    await svc.roles.set(RoleGrant(TID, Role.CADRE, w.btp, ADMIN_TID, now()))
+    await svc.roles.set(RoleGrant(_member(me).id, Role.CADRE, w.btp, 0, now()))
     w.me = me = await w.actor(me)
     first = await w.person("Lê Văn Đợi", w.btp)  # first on the waitlist: gets my seat
     second = await w.person("Phạm Thị Sau", w.btp)
@@ -192,7 +192,7 @@ async def _seed(w: World) -> None:
         "outsider": outsider,
     }
     # A role I granted (as if I had been an admin once): the grant stays, my id goes.
-    await svc.roles.set(RoleGrant(outsider.telegram_id, Role.CADRE, w.btc, TID, now()))
+    await svc.roles.set(RoleGrant(_member(outsider).id, Role.CADRE, w.btc, _member(me).id, now()))
     activities = svc.activities
     note = Question(1, "Ghi chú cho ban tổ chức", None, required=False)
 
@@ -324,7 +324,7 @@ async def _seed(w: World) -> None:
     )
     await svc.attendance.set_attendance(me, mine.id, colleague_at_mine.id, True)
     # A flow in progress: half an initiative typed in.
-    await svc.flows.start(TID, "initiative", "problem", text=FLOW_TEXT)
+    await svc.flows.start(Person.telegram(TID), "initiative", "problem", text=FLOW_TEXT)
 
     w.ids = ids | {
         "past": past.id,
@@ -384,7 +384,7 @@ async def test_every_table_has_its_erasure_written_down(world: World) -> None:
 
 
 def test_scrubbing_takes_out_name_phone_and_email_in_the_ways_people_write_them() -> None:
-    person = Person(1, TID, NAME, PHONE, EMAIL, "2026-01-01T00:00:00+00:00")
+    person = DataSubject(1, TID, NAME, PHONE, EMAIL, "2026-01-01T00:00:00+00:00")
     text = (
         f"Liên hệ TRỊNH THỊ XUÂN HƯƠNG hoặc {NAME}: 0987 001 122, +84 987-001-122, 84987001122, "
         f"{EMAIL.upper()}. Hương ơi, số 098700112233 không phải của bạn."
@@ -414,11 +414,11 @@ async def test_the_anonymous_rows_that_remain_say_what_they_should(world: World)
     db, ids = world.db, world.ids
     row = await db.fetch_one("SELECT * FROM members WHERE id = ?", (me.id,))
     assert row is not None and row["unit_id"] == world.btp and row["deleted_at"] is not None
-    assert await world.svc.roles.get(TID) is None  # the cadre role went
-    assert await world.svc.flows.get(TID) is None  # the flow in progress went
-    outsider = world.others["outsider"].telegram_id
+    assert await world.svc.roles.get(me.id) is None  # the cadre role went
+    assert await world.svc.flows.get(Person.telegram(TID)) is None  # the flow went
+    outsider = _member(world.others["outsider"]).id
     granted = await world.svc.roles.get(outsider)
-    assert granted is not None and granted.granted_by is None  # their role stays, my id goes
+    assert granted is not None and granted.granted_by == ANONYMOUS_ACTOR  # it stays, I go
     past = await db.fetch_one(
         "SELECT r.status, r.answers, t.present, t.hours FROM registrations r "
         "JOIN attendance t ON t.activity_id = r.activity_id AND t.member_id = r.member_id "
@@ -431,7 +431,7 @@ async def test_the_anonymous_rows_that_remain_say_what_they_should(world: World)
     )
     assert ticked is not None and tuple(ticked) == (ANONYMOUS_ACTOR, 1)  # a cadre's, not a QR
     log = await db.fetch_all(
-        "SELECT by_telegram, to_present, reason FROM attendance_changes WHERE activity_id = ? "
+        "SELECT by_member, to_present, reason FROM attendance_changes WHERE activity_id = ? "
         "ORDER BY id",
         (ids["mine"],),
     )

@@ -163,7 +163,7 @@ async def test_moving_an_activity_reschedules_and_cancelling_removes(setup: Setu
 async def test_cadres_get_a_digest_before_the_registration_deadline(setup: Setup) -> None:
     w = setup.world
     await RoleRepository(w.db).set(
-        RoleGrant(w.cadre.telegram_id, Role.CADRE, w.btp, granted_by=1, granted_at=NOW)
+        RoleGrant(w.cadre.actor_id, Role.CADRE, w.btp, granted_by=1, granted_at=NOW)
     )
     activity = await w.service.create(w.cadre, w.draft(capacity=1))
     for _ in range(3):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.members import NewMember, Role, RoleGrant
+from bot.domain.members import NewMember, Person, Role, RoleGrant
 from storage import Database, SchemaTooNewError
 from storage.members import MemberRepository, RoleRepository
 from storage.migrations import apply_migrations, available_migrations
@@ -144,20 +144,25 @@ async def test_member_and_role_grant_come_back_together(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "db.sqlite3")
     await _seed(db)  # member 42, a cadre of their unit
     members, roles = MemberRepository(db), RoleRepository(db)
-    member, grant = await members.with_grant(42)
+    hoa = Person.telegram(42)
+    member, grant = await members.with_grant(hoa)
     assert member is not None and member.full_name == "Nguyễn Thị Hoa"
-    assert grant == RoleGrant(42, Role.CADRE, member.unit_id, granted_by=1, granted_at=NOW)
-    assert await members.with_grant(7) == (None, None)
+    assert grant == RoleGrant(member.id, Role.CADRE, member.unit_id, granted_by=1, granted_at=NOW)
+    assert await members.with_grant(Person.telegram(7)) == (None, None)
+    assert await members.with_grant(Person.zalo("6ede9afa66b88fe6d6a9")) == (None, None)
     now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-    await roles.set(RoleGrant(7, Role.ADMIN, None, 42, now))  # granted before onboarding
-    assert await members.with_grant(7) == (None, RoleGrant(7, Role.ADMIN, None, 42, now))
-    await roles.delete(42)
-    assert await members.with_grant(42) == (member, None)
+    await roles.delete(member.id)
+    assert await members.with_grant(hoa) == (member, None)
     unit_id = member.unit_id
-    await roles.set(RoleGrant(42, Role.CADRE, unit_id, 7, now))
-    member_again, cadre = await members.with_grant(42)
+    await roles.set(RoleGrant(member.id, Role.CADRE, unit_id, 7, now))
+    member_again, cadre = await members.with_grant(hoa)
     assert member_again == member
-    assert cadre == RoleGrant(42, Role.CADRE, unit_id, 7, now)
+    assert cadre == RoleGrant(member.id, Role.CADRE, unit_id, 7, now)
+    # The same member from a linked Zalo account: the same row, the same role.
+    assert await members.attach_account(member.id, Person.zalo("6ede9afa66b88fe6d6a9"), now)
+    from_zalo, zalo_grant = await members.with_grant(Person.zalo("6ede9afa66b88fe6d6a9"))
+    assert from_zalo is not None and from_zalo.id == member.id and zalo_grant == cadre
+    assert not await members.attach_account(member.id, Person.zalo("0000aaaa"), now)
     await db.close()
 
 
@@ -166,7 +171,7 @@ async def _seed(db: Database) -> None:
     await units.upsert_many([("BTP", "Bộ Tư pháp")])
     unit = await units.get_by_code("BTP")
     assert unit is not None
-    await MemberRepository(db).create(
+    member = await MemberRepository(db).create(
         NewMember(
             telegram_id=42,
             full_name="Nguyễn Thị Hoa",
@@ -179,7 +184,9 @@ async def _seed(db: Database) -> None:
         ),
         NOW,
     )
-    await RoleRepository(db).set(RoleGrant(42, Role.CADRE, unit.id, granted_by=1, granted_at=NOW))
+    await RoleRepository(db).set(
+        RoleGrant(member.id, Role.CADRE, unit.id, granted_by=1, granted_at=NOW)
+    )
 
 
 async def test_backup_produces_a_database_with_the_same_rows(tmp_path: Path) -> None:
@@ -192,7 +199,7 @@ async def test_backup_produces_a_database_with_the_same_rows(tmp_path: Path) -> 
     copy = await Database.open(target)
     member = await MemberRepository(copy).by_telegram_id(42)
     assert member is not None and member.full_name == "Nguyễn Thị Hoa"
-    grant = await RoleRepository(copy).get(42)
+    grant = await RoleRepository(copy).get(member.id)
     assert grant is not None and grant.role is Role.CADRE
     assert await copy.integrity_check() == "ok"
     await copy.close()

@@ -19,10 +19,10 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
+from bot.domain.members import Channel, Person
 from handlers.dialog import (
     Attachment,
     Capabilities,
-    Channel,
     ChannelUser,
     Command,
     FileKind,
@@ -30,7 +30,6 @@ from handlers.dialog import (
     Input,
     Keyboard,
     KeyboardKind,
-    Person,
     Press,
     Reply,
     Rows,
