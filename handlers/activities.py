@@ -37,7 +37,6 @@ from bot.activities import (
     RegisterOutcome,
     Registration,
     RegistrationStatus,
-    format_number,
     parse_answer,
     parse_capacity,
     parse_choices,
@@ -48,6 +47,7 @@ from bot.activities import (
     parse_reminders,
     parse_title,
 )
+from bot.figures import format_figure
 from bot.flows import FlowState
 from bot.i18n import Raw
 from bot.members import InvalidInput
@@ -164,8 +164,8 @@ def hours_text(context: BotContext, language: str, hours: float) -> str:
     return context.services.catalogue.plain(
         language,
         "activities.hours_value",
-        hours=format_number(hours),
-        days=format_number(context.services.activities.person_days(hours)),
+        hours=format_figure(hours, language),
+        days=format_figure(context.services.activities.person_days(hours), language),
     )
 
 
@@ -957,6 +957,7 @@ async def _advance(update: Update, context: BotContext, state: FlowState, **chan
 
 async def _ask_new(update: Update, context: BotContext, state: FlowState) -> None:
     step = state.step
+    language = await context.language(update)
     rows: list[list[tuple[str, str]]] = []
     params: dict[str, Any] = {}
     key = f"activities.ask_{step}"
@@ -990,7 +991,7 @@ async def _ask_new(update: Update, context: BotContext, state: FlowState) -> Non
             [
                 (
                     await context.label(
-                        update, "activities.end_after", hours=format_number(m / 60)
+                        update, "activities.end_after", hours=format_figure(m / 60, language)
                     ),
                     callbacks.pack("acn", "end", m),
                 )
@@ -1008,7 +1009,7 @@ async def _ask_new(update: Update, context: BotContext, state: FlowState) -> Non
             [
                 (
                     await context.label(
-                        update, "activities.deadline_before", hours=format_number(m / 60)
+                        update, "activities.deadline_before", hours=format_figure(m / 60, language)
                     ),
                     callbacks.pack("acn", "dl", m),
                 )
@@ -1033,7 +1034,7 @@ async def _ask_new(update: Update, context: BotContext, state: FlowState) -> Non
                     await context.label(
                         update,
                         "activities.hours_as_duration",
-                        hours=format_number(_duration_hours(starts, ends)),
+                        hours=format_figure(_duration_hours(starts, ends), language),
                     ),
                     callbacks.pack("acn", "hrs"),
                 )
