@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from bot import figures
 from bot.access import authorize, can
 from bot.clock import Clock
 from bot.config import parse_duration
@@ -213,10 +214,10 @@ def parse_capacity(text: str) -> int | None:
 def parse_hours(text: str) -> float:
     value = text.strip().replace(",", ".")
     if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", value):
-        raise InvalidInput("activities.hours_invalid", max=format_number(HOURS_MAX))
+        raise InvalidInput("activities.hours_invalid", max=figures.format_figure(HOURS_MAX))
     hours = float(value)
     if not 0 < hours <= HOURS_MAX:
-        raise InvalidInput("activities.hours_invalid", max=format_number(HOURS_MAX))
+        raise InvalidInput("activities.hours_invalid", max=figures.format_figure(HOURS_MAX))
     return hours
 
 
@@ -280,12 +281,6 @@ def parse_answer(question: Question, text: str) -> str:
     if len(answer) > ANSWER_MAX:
         raise InvalidInput("activities.answer_too_long", max=ANSWER_MAX)
     return answer
-
-
-def format_number(value: float) -> str:
-    """Vietnamese style: ``3,5`` and ``2`` (no trailing zeros)."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",")
 
 
 def new_checkin_token() -> str:
@@ -471,7 +466,8 @@ class ActivityService:
         return self._default_reminders
 
     def person_days(self, hours: float) -> float:
-        return round(hours / self._hours_per_day, 2)
+        """Ngày công of a total of hours, by the one rule (``bot.figures``)."""
+        return figures.person_days(hours, self._hours_per_day)
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -38,3 +38,27 @@ def format_figure(value: float, language: str = "vi") -> str:
     ``1,234.25`` in English; whole numbers without decimals."""
     locale = "vi" if language == "vi" else "en"
     return str(format_decimal(rounded(value), format="#,##0.##", locale=locale))
+
+
+# Shares (participation, attendance rate) have their one rule too: per cent, half up at one
+# decimal, so that a unit's rate reads the same in the report, the chart and the ranking.
+PERCENT_DECIMALS = 1
+_PERCENT_QUANTUM = Decimal(1).scaleb(-PERCENT_DECIMALS)
+
+
+def percentage(part: int, whole: int) -> float | None:
+    """``part`` of ``whole`` in per cent, half up at one decimal on the exact quotient (1 of 16
+    → 6.3, 2 of 3 → 66.7); None when there is no whole to take a share of."""
+    if whole <= 0:
+        return None
+    share = Decimal(part) * 100 / Decimal(whole)
+    return float(share.quantize(_PERCENT_QUANTUM, rounding=ROUND_HALF_UP))
+
+
+def format_percent(value: float | None, language: str = "vi") -> str:
+    """A percentage from :func:`percentage` as people write it: ``83,3%`` and ``50%`` in
+    Vietnamese, ``83.3%`` in English; ``—`` when there is none."""
+    if value is None:
+        return "—"
+    locale = "vi" if language == "vi" else "en"
+    return str(format_decimal(value, format="#,##0.#", locale=locale)) + "%"

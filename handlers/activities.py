@@ -36,7 +36,6 @@ from bot.activities import (
     RegisterOutcome,
     Registration,
     RegistrationStatus,
-    format_number,
     parse_answer,
     parse_capacity,
     parse_choices,
@@ -49,6 +48,7 @@ from bot.activities import (
 )
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.members import Actor
+from bot.figures import format_figure
 from bot.flows import FlowState
 from bot.i18n import Raw
 from handlers import callbacks
@@ -152,8 +152,8 @@ def hours_text(context: BotContext, language: str, hours: float) -> str:
     return context.services.catalogue.plain(
         language,
         "activities.hours_value",
-        hours=format_number(hours),
-        days=format_number(context.services.activities.person_days(hours)),
+        hours=format_figure(hours, language),
+        days=format_figure(context.services.activities.person_days(hours), language),
     )
 
 
@@ -927,6 +927,7 @@ async def _advance(update: Update, context: BotContext, state: FlowState, **chan
 
 async def _ask_new(update: Update, context: BotContext, state: FlowState) -> None:
     step = state.step
+    language = await context.language(update)
     rows: list[list[tuple[str, str]]] = []
     params: dict[str, Any] = {}
     key = f"activities.ask_{step}"
@@ -960,7 +961,7 @@ async def _ask_new(update: Update, context: BotContext, state: FlowState) -> Non
             [
                 (
                     await context.label(
-                        update, "activities.end_after", hours=format_number(m / 60)
+                        update, "activities.end_after", hours=format_figure(m / 60, language)
                     ),
                     callbacks.pack("acn", "end", m),
                 )
@@ -978,7 +979,7 @@ async def _ask_new(update: Update, context: BotContext, state: FlowState) -> Non
             [
                 (
                     await context.label(
-                        update, "activities.deadline_before", hours=format_number(m / 60)
+                        update, "activities.deadline_before", hours=format_figure(m / 60, language)
                     ),
                     callbacks.pack("acn", "dl", m),
                 )
@@ -1003,7 +1004,7 @@ async def _ask_new(update: Update, context: BotContext, state: FlowState) -> Non
                     await context.label(
                         update,
                         "activities.hours_as_duration",
-                        hours=format_number(_duration_hours(starts, ends)),
+                        hours=format_figure(_duration_hours(starts, ends), language),
                     ),
                     callbacks.pack("acn", "hrs"),
                 )

@@ -26,10 +26,11 @@ from bot.exports import (
     ScopeKind,
     parse_date_range,
 )
+from bot.figures import format_figure, format_percent
 from bot.flows import FlowState
 from bot.i18n import Catalogue
 from bot.services import Services
-from bot.stats import ChartLabels, PeriodKind, StatsReport, chart_png, number, percent
+from bot.stats import TOP_UNITS, ChartLabels, PeriodKind, StatsReport, chart_png, number
 from handlers import callbacks
 from handlers.context import BotContext
 from handlers.router import Router
@@ -370,97 +371,138 @@ def _period_text(catalogue: Catalogue, language: str, report: StatsReport) -> st
 
 
 def render_report(catalogue: Catalogue, language: str, report: StatsReport) -> str:
-    """The short message: the bloc in one paragraph, then the ranking (admin) or the unit
-    against the bloc average (cadre)."""
+    """The short message: the bloc in one paragraph, then the ranking with the units not
+    ranked (admin) or the unit against the bloc average (cadre), then how shares are counted."""
 
-    def n(value: float, digits: int = 1) -> str:
-        return number(value, language, digits)
+    def count(value: int) -> str:
+        return number(value, language, 0)
 
-    bloc = report.bloc
+    def figure(value: float) -> str:
+        return format_figure(value, language)
+
+    def pct(value: float | None) -> str:
+        return format_percent(value, language)
+
+    bloc, total = report.bloc, report.bloc.figures
     lines = [
         catalogue.text(language, "stats.title", period=_period_text(catalogue, language, report)),
         catalogue.text(
             language,
             "stats.bloc",
-            units=bloc.units,
-            active=n(bloc.active_members, 0),
-            members=n(bloc.members, 0),
-            participation=percent(bloc.participation, language),
-            registrations=n(bloc.registrations, 0),
-            attendance=percent(bloc.attendance_rate, language),
-            hours=n(bloc.hours),
-            days=n(bloc.person_days),
-            submitted=n(bloc.initiatives_submitted, 0),
-            accepted=n(bloc.initiatives_accepted, 0),
+            units=count(bloc.units),
+            participants=count(total.participants),
+            members=count(total.members),
+            participation=pct(total.participation),
+            attended=count(total.attended),
+            registrations=count(total.registrations),
+            attendance=pct(total.attendance_rate),
+            hours=figure(total.hours),
+            days=figure(total.person_days),
+            days_per_member=figure(total.person_days_per_member),
+            submitted=count(total.initiatives_submitted),
+            accepted=count(total.initiatives_accepted),
+            recognised=count(total.initiatives_recognised),
         ),
         "",
     ]
     focus = report.focus
     if focus is None:
         lines.append(catalogue.text(language, "stats.ranking_title"))
-        for rank, unit in enumerate(report.ranking[:10], start=1):
+        for rank, unit in enumerate(report.ranking[:TOP_UNITS], start=1):
+            f = unit.figures
             lines.append(
                 catalogue.text(
                     language,
                     "stats.rank_line",
                     rank=rank,
-                    code=unit.figures.code,
-                    name=unit.figures.name,
-                    participation=percent(unit.participation, language),
-                    days=n(unit.person_days),
-                    accepted=unit.figures.initiatives_accepted,
+                    code=unit.code,
+                    name=unit.name,
+                    participation=pct(f.participation),
+                    participants=count(f.participants),
+                    members=count(f.members),
+                    days_per_member=figure(f.person_days_per_member),
+                    days=figure(f.person_days),
+                    attended=count(f.attended),
                 )
             )
-        if len(report.ranking) > 10:
+        if not report.ranking:
+            lines.append(catalogue.text(language, "stats.ranking_empty"))
+        if len(report.ranking) > TOP_UNITS:
             lines.append(
-                catalogue.text(language, "stats.ranking_more", count=len(report.ranking) - 10)
+                catalogue.text(
+                    language, "stats.ranking_more", count=len(report.ranking) - TOP_UNITS
+                )
             )
-        return "\n".join(lines)
-    f = focus.figures
-    lines.append(
-        catalogue.text(
-            language,
-            "stats.unit_title",
-            code=f.code,
-            name=f.name,
-            rank=report.focus_rank or "—",
-            units=len(report.ranking),
-        )
-    )
-    average = bloc.average
-
-    def pct(value: float | None) -> str:
-        return percent(value, language)
-
-    rows: list[tuple[str, str, str]] = [
-        ("members", n(f.members, 0), n(average(bloc.members))),
-        ("active", n(f.active_members, 0), n(average(bloc.active_members))),
-        (
-            "participation",
-            percent(focus.participation, language),
-            percent(bloc.participation, language),
-        ),
-        ("registrations", n(f.registrations, 0), n(average(bloc.registrations))),
-        (
-            "attendance",
-            percent(focus.attendance_rate, language),
-            percent(bloc.attendance_rate, language),
-        ),
-        ("hours", n(f.hours), n(average(bloc.hours))),
-        ("days", n(focus.person_days), n(average(bloc.person_days))),
-        ("submitted", n(f.initiatives_submitted, 0), n(average(bloc.initiatives_submitted))),
-        ("accepted", n(f.initiatives_accepted, 0), n(average(bloc.initiatives_accepted))),
-    ]
-    for metric, value, avg in rows:
-        lines.append(
-            catalogue.text(
-                language,
-                "stats.unit_row",
-                label=catalogue.plain(language, f"stats.metric.{metric}"),
-                value=value,
-                average=avg,
+        if report.unranked:
+            lines.append(
+                catalogue.text(
+                    language,
+                    "stats.unranked",
+                    count=len(report.unranked),
+                    codes=", ".join(u.code for u in report.unranked),
+                )
             )
-        )
+    else:
+        f = focus.figures
+        if report.focus_rank is None:
+            lines.append(
+                catalogue.text(
+                    language, "stats.unit_title_unranked", code=focus.code, name=focus.name
+                )
+            )
+        else:
+            lines.append(
+                catalogue.text(
+                    language,
+                    "stats.unit_title",
+                    code=focus.code,
+                    name=focus.name,
+                    rank=report.focus_rank,
+                    units=count(bloc.units),
+                )
+            )
+        average = bloc.average
+        rows: list[tuple[str, str, str]] = [
+            ("members", count(f.members), figure(average(total.members))),
+            ("participants", count(f.participants), figure(average(total.participants))),
+            ("participation", pct(f.participation), pct(total.participation)),
+            ("attended", count(f.attended), figure(average(total.attended))),
+            ("registrations", count(f.registrations), figure(average(total.registrations))),
+            ("attendance", pct(f.attendance_rate), pct(total.attendance_rate)),
+            ("hours", figure(f.hours), figure(bloc.average_hours)),
+            ("days", figure(f.person_days), figure(bloc.average_person_days)),
+            (
+                "days_per_member",
+                figure(f.person_days_per_member),
+                figure(total.person_days_per_member),
+            ),
+            (
+                "submitted",
+                count(f.initiatives_submitted),
+                figure(average(total.initiatives_submitted)),
+            ),
+            (
+                "accepted",
+                count(f.initiatives_accepted),
+                figure(average(total.initiatives_accepted)),
+            ),
+            (
+                "recognised",
+                count(f.initiatives_recognised),
+                figure(average(total.initiatives_recognised)),
+            ),
+        ]
+        for metric, value, avg in rows:
+            lines.append(
+                catalogue.text(
+                    language,
+                    "stats.unit_row",
+                    label=catalogue.plain(language, f"stats.metric.{metric}"),
+                    value=value,
+                    average=avg,
+                )
+            )
+    lines += ["", catalogue.text(language, "stats.how_counted")]
     return "\n".join(lines)
 
 
@@ -471,12 +513,14 @@ async def _send_report(update: Update, context: BotContext, report: StatsReport)
     language = await context.language(update)
     await edit_or_send(update, context, "stats.ready")
     await context.bot.send_message(chat.id, render_report(catalogue, language, report))
+    if not report.ranking and report.focus is None:
+        return  # no unit to draw
     period = _period_text(catalogue, language, report)
     labels = ChartLabels(
         title=catalogue.plain(language, "stats.chart_title", period=period),
         axis=catalogue.plain(language, "stats.chart_axis"),
         average=catalogue.plain(language, "stats.chart_average"),
-        person_days=catalogue.raw(language, "stats.chart_days"),
+        bar=catalogue.raw(language, "stats.chart_bar"),
     )
     png = await asyncio.to_thread(chart_png, report, labels, language)
     await context.bot.send_photo(

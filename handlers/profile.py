@@ -8,7 +8,6 @@ from datetime import datetime
 from telegram import InputFile, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.activities import format_number
 from bot.domain.errors import InvalidInput
 from bot.domain.members import Member
 from bot.figures import format_figure
@@ -51,6 +50,7 @@ async def show_profile(update: Update, context: BotContext) -> None:
         return
     profile = await context.services.member_service.profile(member)
     totals, person_days = await context.services.activities.totals(member)
+    language = await context.language(update)
     none = await context.label(update, "common.not_provided")
     role = await context.label(update, f"role.{profile.role.value}")
     if profile.cadre_unit is not None:
@@ -91,8 +91,8 @@ async def show_profile(update: Update, context: BotContext) -> None:
         role=role,
         consent=_local(context, member.consent_at),
         attended=totals.attended,
-        hours=format_number(totals.hours),
-        days=format_number(person_days),
+        hours=format_figure(totals.hours, language),
+        days=format_figure(person_days, language),
     )
 
 

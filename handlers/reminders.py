@@ -10,10 +10,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.activities import format_number
 from bot.clock import Clock
 from bot.delivery import Outcome
 from bot.domain.errors import InvalidInput, NotAllowed
+from bot.figures import format_figure, person_days
 from bot.i18n import Catalogue
 from bot.reminders import DIGEST, REMINDER, THANK_YOU, DueMessage
 from handlers import callbacks
@@ -88,8 +88,8 @@ def render(
     credit = catalogue.plain(
         language,
         "activities.hours_value",
-        hours=format_number(message.hours_credited),
-        days=format_number(message.hours_credited / hours_per_day),
+        hours=format_figure(message.hours_credited, language),
+        days=format_figure(person_days(message.hours_credited, hours_per_day), language),
     )
     return catalogue.text(
         language, "activities.thank_you", title=activity.title, credit=credit

@@ -320,7 +320,10 @@ async def test_stats_send_figures_and_a_chart(bot: BotHarness, emulator: BotApiE
     assert "Bạn muốn xem số liệu của giai đoạn nào?" in reply.text
     await press(admin, "Năm nay")
     report = await admin.wait_for(lambda m: "Xếp hạng thi đua" in m.content)
-    assert "1. BYT — Bộ Y tế: 50% tham gia, 0,4 ngày công" in report.content
+    assert (
+        "1. BYT — Bộ Y tế: 50% tham gia (1/2), 0,19 ngày công/đoàn viên (0,38 ngày công), "
+        "1 lượt có mặt" in report.content
+    )
     photo = await admin.wait_for(lambda m: m.photo is not None, timeout=20)
     assert photo.photo is not None and photo.photo.content.startswith(b"\x89PNG")
 

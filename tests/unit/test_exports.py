@@ -685,20 +685,22 @@ def test_big_files_are_zipped_then_split(tmp_path: Path) -> None:
 
 async def test_stats_per_unit_ranking_and_cadre_view(seeded: World) -> None:
     report = await seeded.stats.report(seeded.admin, PeriodKind.MONTH)
-    by_code = {u.figures.code: u for u in report.ranking}
+    by_code = {u.code: u.figures for u in report.ranking}
     btp, btc = by_code["BTP"], by_code["BTC"]
-    # BTP: 5 members (secretary + 4 hostile names), 4 registered, 2 attended, 8 h.
-    assert (btp.figures.members, btp.figures.active_members, btp.figures.registrations) == (5, 4, 4)
-    assert btp.figures.attended == 1 and btp.person_days == 0.5
-    assert (btc.figures.members, btc.figures.active_members) == (6, 5)
-    assert btc.figures.attended == 2 and btc.person_days == 0.75  # 4 h + 2 h
-    assert btc.attendance_rate == pytest.approx(2 / 5)
-    assert [u.figures.code for u in report.ranking] == ["BTC", "BTP"]  # 83% before 80%
-    assert report.bloc.person_days == 1.25 and report.bloc.units == 2
+    # BTP: 5 members (secretary + 4 hostile names), 4 registered, 1 attended (4 h).
+    # Participation counts who attended, not who signed up: 1 of 5.
+    assert (btp.members, btp.participants, btp.registrations) == (5, 1, 4)
+    assert (btp.participation, btp.attended, btp.person_days) == (20.0, 1, 0.5)
+    # BTC: 6 members, 5 registered, 2 attended (4 h + 2 h): 2 of 6, and 2 of 5 ended seats.
+    assert (btc.members, btc.participants, btc.registrations) == (6, 2, 5)
+    assert (btc.participation, btc.attended, btc.person_days) == (33.3, 2, 0.75)
+    assert btc.attendance_rate == 40.0 and btc.person_days_per_member == 0.13  # 0,125 ↑
+    assert [u.code for u in report.ranking] == ["BTC", "BTP"]  # 33,3% before 20%
+    assert report.bloc.figures.person_days == 1.25 and report.bloc.units == 2
     mine = await seeded.stats.report(seeded.cadre, PeriodKind.MONTH)
-    assert mine.focus is not None and mine.focus.figures.code == "BTP" and mine.focus_rank == 2
+    assert mine.focus is not None and mine.focus.code == "BTP" and mine.focus_rank == 2
     later = await seeded.stats.report(seeded.admin, PeriodKind.YEAR)
-    assert later.bloc.registrations == report.bloc.registrations
+    assert later.bloc.figures.registrations == report.bloc.figures.registrations
     member = Actor(
         seeded.people["Đỗ Thị An"].telegram_id or 0, seeded.people["Đỗ Thị An"], Role.MEMBER
     )
@@ -706,7 +708,12 @@ async def test_stats_per_unit_ranking_and_cadre_view(seeded: World) -> None:
         await seeded.stats.report(member, PeriodKind.MONTH)
     png = chart_png(
         mine,
-        ChartLabels("Tỷ lệ tham gia — tháng 11/2026", "%", "Bình quân khối", "{value} ngày công"),
+        ChartLabels(
+            "Tỷ lệ tham gia — tháng 11/2026",
+            "%",
+            "Bình quân khối",
+            "{participation} · {days} ngày công",
+        ),
         "vi",
     )
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
