@@ -26,10 +26,13 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
 from bot.broadcasts import BroadcastSender
+from bot.channels.messenger import ChannelMessenger
+from bot.channels.telegram import entry, guards
 from bot.channels.telegram.commands import commands_for
+from bot.channels.telegram.sender import TelegramSender
 from bot.config import Config
 from bot.delivery import Courier, DeliverySettings
-from bot.domain.members import Role
+from bot.domain.members import Channel, Role
 from bot.notices import NoticeSender
 from bot.reminders import ReminderScheduler
 from bot.services import Services
@@ -38,10 +41,12 @@ from handlers.aiohttp_request import AiohttpRequest
 from handlers.broadcasts import TelegramProgress, TelegramTransport
 from handlers.bulk_api import BulkBotApi
 from handlers.context import BotContext
+from handlers.dispatch import Routes
+from handlers.journeys import build_routes
 from handlers.lanes import PerPersonUpdateProcessor
 from handlers.notices import TelegramNoticeTransport
 from handlers.reminders import TelegramReminderTransport
-from handlers.telegram_wiring import register_handlers
+from handlers.telegram_wiring import register_legacy
 from storage.notices import NoticeRepository
 
 log = logging.getLogger(__name__)
@@ -49,7 +54,7 @@ log = logging.getLogger(__name__)
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
 
-def build_application(services: Services) -> BotApplication:
+def build_application(services: Services, routes: Routes) -> BotApplication:
     config = services.config
     telegram = config.telegram
     # PTB takes a slot before an update waits for its lane: enough slots that one person's
@@ -82,7 +87,9 @@ def build_application(services: Services) -> BotApplication:
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services
-    register_handlers(app)
+    guards.register(app)
+    entry.register(app, routes)
+    register_legacy(app)
     return app
 
 
@@ -135,8 +142,17 @@ async def serve(
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM when ``stop`` is None)."""
     config: Config = services.config
     stop = stop or _stop_on_signals()
-    app = build_application(services)
+    routes = build_routes()
+    messenger = ChannelMessenger()
+    routes.messenger = messenger
+    app = build_application(services, routes)
     async with app:
+        messenger.senders[Channel.TELEGRAM] = TelegramSender(
+            app.bot,
+            services.catalogue,
+            services.member_service.role_of,
+            services.member_service.mark_unreachable,
+        )
         await on_startup(app)
         await app.start()
         updater = app.updater

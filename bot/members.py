@@ -17,6 +17,7 @@ from bot.domain.members import (
     Action,
     Actor,
     Channel,
+    ChannelUser,
     FlowState,
     GrantCandidate,
     Member,
@@ -68,8 +69,13 @@ def clean_email(text: str) -> str:
     return email.lower()
 
 
-def clean_phone(text: str) -> str:
-    """Telegram sends numbers with or without '+'; Vietnamese numbers come as 84…"""
+def clean_phone(text: str, *, typed: bool = False) -> str:
+    """A phone as stored: ``+84912345678``. Telegram's shared contacts come with or without
+    '+' (Vietnamese ones as 84…); a number ``typed`` by hand (where sharing is not possible)
+    must look like one: a Vietnamese mobile (09x, 03x, 05x, 07x, 08x: ten digits) or landline
+    (02x: eleven), written with spaces, dots or dashes as people do, or a foreign +number."""
+    if typed and not re.fullmatch(r"\+?[\d\s.()\-]{8,24}", text.strip()):
+        raise InvalidInput("onboarding.phone_typed_invalid")
     digits = re.sub(r"[^\d+]", "", text)
     if digits.startswith("00"):
         digits = "+" + digits[2:]
@@ -78,7 +84,15 @@ def clean_phone(text: str) -> str:
     if not digits.startswith("+"):
         digits = "+" + digits
     if not 8 <= len(digits) <= 16 or not digits[1:].isdigit():
-        raise InvalidInput("onboarding.phone_invalid")
+        raise InvalidInput(
+            "onboarding.phone_typed_invalid" if typed else "onboarding.phone_invalid"
+        )
+    if typed and digits.startswith("+84"):
+        national = digits[3:]
+        mobile = len(national) == 9 and national[0] in "35789"
+        landline = len(national) == 10 and national[0] == "2"
+        if not (mobile or landline):
+            raise InvalidInput("onboarding.phone_typed_invalid")
     return digits
 
 
@@ -125,6 +139,9 @@ class MemberService:
 
     async def actor(self, telegram_id: int) -> Actor:
         return await self.actor_of(Person.telegram(telegram_id))
+
+    async def role_of(self, member: Member) -> Role:
+        return (await self.actor_of_member(member)).role or Role.MEMBER
 
     async def actor_by_member_id(self, member_id: int) -> Actor:
         """Who a stored "who did it" id is now (0 or an erased member: nobody)."""
@@ -257,6 +274,17 @@ class MemberService:
     async def remember_username(self, member: Member, username: str | None) -> None:
         if username != member.username:
             await self._members.set_username(member.id, username, self._clock.now())
+
+    async def remember_account(self, member: Member, user: ChannelUser) -> None:
+        """A known member opened the bot again: their Telegram @username may have changed,
+        and a channel that had them as unreachable (blocked) can reach them again."""
+        person = user.person
+        if person.channel is Channel.TELEGRAM:
+            await self.remember_username(member, user.username)
+            if not member.reachable:
+                await self._members.set_reachable(person, True)
+        elif not member.zalo_reachable:
+            await self._members.set_reachable(person, True)
 
     async def mark_reachable(self, who: Person | int, reachable: bool) -> None:
         person = who if isinstance(who, Person) else Person.telegram(who)

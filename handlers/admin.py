@@ -6,31 +6,25 @@ from __future__ import annotations
 import logging
 import secrets
 
-from telegram import BotCommandScopeChat, Update
-from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
-
-from bot.channels.telegram.commands import commands_for
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.members import GrantCandidate, Role
 from bot.i18n import Raw
 from handlers import callbacks
-from handlers.context import BotContext
-from handlers.ui import answer, edit_or_send, inline, say
+from handlers.dialog import Button, Turn
+from handlers.dispatch import Routes
 
 log = logging.getLogger(__name__)
 
 GRANT_FLOW = "grant"
 
 
-async def grant(update: Update, context: BotContext) -> None:
+async def grant(turn: Turn) -> None:
     """``/grant <id or @username> cadre <unit code>`` or ``… admin``: nothing is granted yet.
     The admin sees who that resolves to (a @username may point to someone who used it before)
     and confirms with a button naming the person, or cancels."""
-    actor = await context.actor(update)
-    user = update.effective_user
-    args = context.args or []
-    services = context.services
+    actor = await turn.actor()
+    args = list(turn.command_args)
+    services = turn.services
     try:
         if not actor.is_admin:
             raise NotAllowed()
@@ -46,17 +40,16 @@ async def grant(update: Update, context: BotContext) -> None:
                 raise InvalidInput("roles.unit_unknown")
         candidates = await services.member_service.grant_candidates(actor, args[0])
     except NotAllowed as exc:
-        await say(update, context, exc.reason)
+        await turn.say(exc.reason)
         return
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, **exc.params)
         return
-    assert user is not None
-    # The buttons carry the member's internal id (or the Telegram id typed) and a one-time
-    # code kept in the flow: only this confirmation, once, can grant, and only to those shown.
+    # The buttons carry the member's internal id and a one-time code kept in the flow: only
+    # this confirmation, once, can grant, and only to those shown.
     nonce = secrets.token_hex(4)
     await services.flows.start(
-        user.id,
+        turn.person,
         GRANT_FLOW,
         "confirm",
         nonce=nonce,
@@ -65,29 +58,27 @@ async def grant(update: Update, context: BotContext) -> None:
         members=[c.member.id for c in candidates],
     )
     by_username = not args[0].strip().isdigit()
-    lines = [await _candidate_line(update, context, c, by_username) for c in candidates]
-    rows: list[list[tuple[str, str]]] = []
-    for candidate in candidates:
-        label = await context.label(
-            update,
-            "roles.grant_to",
-            name=candidate.member.full_name or "—",
-            unit=candidate.unit.name if candidate.unit else "—",
-        )
-        rows.append([(label, callbacks.pack("rg", "ok", candidate.member.id, nonce))])
-    rows.append(
-        [(await context.label(update, "roles.grant_cancel"), callbacks.pack("rg", "no", nonce))]
-    )
+    lines = [await _candidate_line(turn, c, by_username) for c in candidates]
+    rows: list[list[Button]] = [
+        [
+            await turn.button(
+                "roles.grant_to",
+                callbacks.pack("rg", "ok", candidate.member.id, nonce),
+                name=candidate.member.full_name or "—",
+                unit=candidate.unit.name if candidate.unit else "—",
+            )
+        ]
+        for candidate in candidates
+    ]
+    rows.append([await turn.button("roles.grant_cancel", callbacks.pack("rg", "no", nonce))])
     what = (
-        await context.text(update, "roles.what_cadre", unit=unit.name)
+        await turn.text("roles.what_cadre", unit=unit.name)
         if unit is not None
-        else await context.text(update, "roles.what_admin")
+        else await turn.text("roles.what_admin")
     )
-    await say(
-        update,
-        context,
+    await turn.say(
         "roles.grant_pick" if len(candidates) > 1 else "roles.grant_confirm",
-        reply_markup=inline(rows),
+        buttons=rows,
         what=Raw(what),
         people=Raw("\n".join(lines)),
         count=len(candidates),
@@ -95,28 +86,22 @@ async def grant(update: Update, context: BotContext) -> None:
     )
 
 
-async def _candidate_line(
-    update: Update, context: BotContext, candidate: GrantCandidate, by_username: bool
-) -> str:
+async def _candidate_line(turn: Turn, candidate: GrantCandidate, by_username: bool) -> str:
     """One person as the admin needs to recognise them: name, unit, Telegram id and, for a
     @username, since when the bot has known them by it."""
     member = candidate.member
     seen = ""
     if by_username:
         if candidate.username_at is not None:
-            local = candidate.username_at.astimezone(context.services.config.bot.tz)
-            seen = await context.text(
-                update,
+            local = candidate.username_at.astimezone(turn.services.config.bot.tz)
+            seen = await turn.text(
                 "roles.candidate_since",
                 username=member.username or "",
                 date=local.strftime("%d/%m/%Y"),
             )
         else:
-            seen = await context.text(
-                update, "roles.candidate_since_unknown", username=member.username or ""
-            )
-    return await context.text(
-        update,
+            seen = await turn.text("roles.candidate_since_unknown", username=member.username or "")
+    return await turn.text(
         "roles.candidate",
         name=member.full_name or "—",
         unit=candidate.unit.name if candidate.unit else "—",
@@ -125,17 +110,16 @@ async def _candidate_line(
     )
 
 
-async def on_grant_callback(update: Update, context: BotContext) -> None:
+async def on_grant_press(turn: Turn) -> None:
     """The confirmation of a /grant: checked again (admin, one-time code, one of the people
     shown), then the code is spent, so a double tap or an old copy grants nothing more."""
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    actor = await context.actor(update)
-    user = update.effective_user
-    services = context.services
-    if not actor.is_admin or user is None:
-        await answer(update, context, "access.denied", alert=True)
+    parsed = turn.pressed
+    actor = await turn.actor()
+    services = turn.services
+    if not actor.is_admin:
+        await turn.answer("access.denied", alert=True)
         return
-    state = await services.flows.get(user.id)
+    state = await services.flows.get(turn.person)
     nonce = parsed.args[-1] if parsed and parsed.args else None
     if (
         parsed is None
@@ -144,52 +128,49 @@ async def on_grant_callback(update: Update, context: BotContext) -> None:
         or nonce is None
         or state.data.get("nonce") != nonce
     ):
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
     if parsed.action == "no" and len(parsed.args) == 1:
-        await services.flows.clear(user.id)
-        await answer(update, context)
-        await edit_or_send(update, context, "roles.grant_cancelled")
+        await services.flows.clear(turn.person)
+        await turn.answer()
+        await turn.show("roles.grant_cancelled")
         return
     target = parsed.int_arg(0) if len(parsed.args) == 2 else None
     role = Role(str(state.data["role"]))
     unit_id = state.data.get("unit_id")
     chosen = parsed.action == "ok" and target in state.data.get("members", [])
     if target is None or not chosen:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    await services.flows.clear(user.id)
+    await services.flows.clear(turn.person)
     try:
         _, member = await services.member_service.grant_to_member(actor, target, role, unit_id)
     except NotAllowed as exc:
-        await answer(update, context, exc.reason, alert=True)
+        await turn.answer(exc.reason, alert=True)
         return
     except InvalidInput as exc:
-        await answer(update, context, exc.key, alert=True, **exc.params)
+        await turn.answer(exc.key, alert=True, **exc.params)
         return
-    await answer(update, context)
+    await turn.answer()
     unit = await services.units.get(unit_id) if unit_id else None
     who = member.full_name or "—"
     if unit is not None:
-        await edit_or_send(update, context, "roles.granted_cadre", person=who, unit=unit.name)
+        await turn.show("roles.granted_cadre", person=who, unit=unit.name)
     else:
-        await edit_or_send(update, context, "roles.granted_admin", person=who)
-    if member.telegram_id is not None:
-        await refresh_menu(context, member.telegram_id, role, member.language)
-        await notify(
-            context,
-            member.telegram_id,
-            member.language,
-            "roles.you_are_now",
-            role=role,
-            unit=unit.name if unit else "",
-        )
+        await turn.show("roles.granted_admin", person=who)
+    await turn.routes.messenger.role_changed(member)
+    await turn.tell(
+        member,
+        "roles.you_are_now",
+        role=turn.label_for(member, f"role.{role.value}"),
+        unit=unit.name if unit else "",
+    )
 
 
-async def revoke(update: Update, context: BotContext) -> None:
-    actor = await context.actor(update)
-    args = context.args or []
-    service = context.services.member_service
+async def revoke(turn: Turn) -> None:
+    actor = await turn.actor()
+    args = turn.command_args
+    service = turn.services.member_service
     try:
         if not actor.is_admin:
             raise NotAllowed()
@@ -197,73 +178,44 @@ async def revoke(update: Update, context: BotContext) -> None:
             raise InvalidInput("roles.revoke_usage")
         member, removed = await service.revoke_by_reference(actor, args[0])
     except NotAllowed as exc:
-        await say(update, context, exc.reason)
+        await turn.say(exc.reason)
         return
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, **exc.params)
         return
     who = member.full_name or "—"
     if not removed:
-        await say(update, context, "roles.nothing_to_revoke", person=who)
+        await turn.say("roles.nothing_to_revoke", person=who)
         return
-    await say(update, context, "roles.revoked", person=who)
-    if member.telegram_id is not None:
-        await refresh_menu(context, member.telegram_id, Role.MEMBER, member.language)
+    await turn.say("roles.revoked", person=who)
+    await turn.routes.messenger.role_changed(member)
 
 
-async def list_roles(update: Update, context: BotContext) -> None:
-    actor = await context.actor(update)
+async def list_roles(turn: Turn) -> None:
+    actor = await turn.actor()
     try:
-        rows = await context.services.member_service.role_list(actor)
+        rows = await turn.services.member_service.role_list(actor)
     except NotAllowed as exc:
-        await say(update, context, exc.reason)
+        await turn.say(exc.reason)
         return
     lines = []
     for holder in rows:
         name = holder.member.full_name if holder.member and holder.member.full_name else "—"
-        role_label = await context.label(update, f"role.{holder.role.value}")
         lines.append(
-            await context.text(
-                update,
+            await turn.text(
                 "roles.line",
                 name=name,
                 telegram_id=holder.telegram_id or "—",
-                role=role_label,
+                role=await turn.label(f"role.{holder.role.value}"),
                 unit=holder.unit.name if holder.unit else "",
             )
         )
-    await say(update, context, "roles.list", lines="\n".join(lines) if lines else "—")
+    await turn.say("roles.list", lines="\n".join(lines) if lines else "—")
 
 
-async def refresh_menu(
-    context: BotContext, telegram_id: int, role: Role, language: str | None
-) -> None:
-    """Give the person the command menu of their new role (best effort: the chat may be new)."""
-    catalogue = context.services.catalogue
-    try:
-        await context.bot.set_my_commands(
-            commands_for(catalogue, role, language or catalogue.default),
-            scope=BotCommandScopeChat(telegram_id),
-        )
-    except TelegramError as exc:
-        log.info("could not set the command menu for a chat: %s", exc)
-
-
-async def notify(
-    context: BotContext, telegram_id: int, language: str | None, key: str, *, role: Role, unit: str
-) -> None:
-    catalogue = context.services.catalogue
-    role_label = catalogue.plain(language, f"role.{role.value}")
-    text = catalogue.text(language, key, role=role_label, unit=unit)
-    try:
-        await context.bot.send_message(telegram_id, text)
-    except TelegramError as exc:
-        log.info("could not tell a person about their new role: %s", exc)
-
-
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("grant", grant, filters=private))
-    app.add_handler(CallbackQueryHandler(on_grant_callback, pattern=r"^rg:"))
-    app.add_handler(CommandHandler("revoke", revoke, filters=private))
-    app.add_handler(CommandHandler("roles", list_roles, filters=private))
+def register(routes: Routes) -> None:
+    routes.commands["grant"] = grant
+    routes.actions["rg"] = on_grant_press
+    routes.commands["revoke"] = revoke
+    routes.commands["roles"] = list_roles
+    routes.flows.add(GRANT_FLOW)

@@ -1,120 +1,60 @@
-"""What every user has: /help, group chats, stale buttons, unknown commands and the error
-handler."""
+"""What every person has, on every channel: help, the main menu, and the answers to what no
+journey claims (an unknown command, an expired button, a sticker, text outside any flow)."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from typing import Any
-
-from telegram import Update
-from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import (
-    Application,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
-
-from bot.domain.errors import InvalidInput, NotAllowed
-from handlers.context import BotContext
-from handlers.router import Router
-from handlers.ui import answer, main_menu, say
-
-log = logging.getLogger(__name__)
+from handlers.dialog import Command, Press, Turn, Unsupported
+from handlers.dispatch import Routes
 
 
-async def help_command(update: Update, context: BotContext) -> None:
-    actor = await context.actor(update)
-    markup = await main_menu(update, context) if actor.is_member else None
-    await say(update, context, "help.text", reply_markup=markup)
+async def help_command(turn: Turn) -> None:
+    actor = await turn.actor()
+    keyboard = await turn.main_menu() if actor.is_member else None
+    await turn.say("help.text", keyboard=keyboard)
 
 
-async def outside_private_chat(update: Update, context: BotContext) -> None:
-    """The bot works in private chats only: answer commands in groups, ignore the rest."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == ChatType.PRIVATE:
+async def show_main_menu(turn: Turn) -> None:
+    """``/menu`` (and Zalo's ``0``): the main menu, or onboarding first for a newcomer."""
+    actor = await turn.actor()
+    if not actor.is_member:
+        await turn.say("onboarding.start_first")
         return
-    message = update.effective_message
-    is_command = bool(message and message.text and message.text.startswith("/"))
-    if chat is not None and is_command and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-        try:
-            await context.bot.send_message(
-                chat.id,
-                await context.text(
-                    update, "group.private_only", link=f"https://t.me/{context.bot.username}"
-                ),
-            )
-        except TelegramError:
-            log.info("could not answer in group chat %s", chat.id)
-    elif update.callback_query is not None:
-        await answer(update, context)
-    raise ApplicationHandlerStop
+    await turn.services.flows.clear(turn.person)  # the menu always leaves a half-done flow
+    await turn.say("common.main_menu", keyboard=await turn.main_menu())
 
 
-async def stale_button(update: Update, context: BotContext) -> None:
-    await answer(update, context, "common.button_expired")
-
-
-async def unknown_command(update: Update, context: BotContext) -> None:
-    await say(update, context, "common.unknown_command")
-
-
-async def on_error(update: object, context: BotContext) -> None:
-    """Log with context (never the token or what the person typed) and apologise.
-
-    A refusal from a service (bad input, a role or unit that does not allow the action) that
-    a handler did not catch is still a refusal, not a fault: it gets its own catalogue reply
-    instead of the apology, and is logged as a bug in that handler."""
-    error = context.error
-    if not isinstance(update, Update):
-        log.error("error outside an update: %r", error, exc_info=error)
+async def outside_any_flow(turn: Turn) -> None:
+    """Typed text, a contact or a file when no flow waits for one; stickers and the like."""
+    if isinstance(turn.input, Unsupported):
+        key = "common.protected_user" if turn.input.protected else "flow.message_unexpected"
+        await turn.say(key)
         return
-    user_id = update.effective_user.id if update.effective_user else None
-    if isinstance(error, InvalidInput | NotAllowed):
-        log.error(
-            "handler let a refusal through for update %s: %s",
-            update.update_id,
-            type(error).__name__,
-            extra={"update_id": update.update_id, "user_id": user_id},
-        )
-        key = error.key if isinstance(error, InvalidInput) else error.reason
-        params = error.params if isinstance(error, InvalidInput) else {}
-        with contextlib.suppress(TelegramError):
-            if update.callback_query is not None and not context.query_answered:
-                await answer(update, context, key, alert=True, **params)
-            elif update.effective_chat is not None:
-                await say(update, context, key, **params)
-        return
-    log.error(
-        "error while handling update %s from user %s: %s",
-        update.update_id,
-        user_id,
-        type(error).__name__,
-        exc_info=error,
-        extra={"update_id": update.update_id, "user_id": user_id},
-    )
-    if isinstance(error, Forbidden):
-        return
-    chat = update.effective_chat
-    if chat is not None and chat.type == ChatType.PRIVATE:
-        try:
-            await context.bot.send_message(chat.id, await context.text(update, "common.error"))
-        except Exception:  # the apology failing must not loop back into the error handler
-            log.warning("could not send the apology for update %s", update.update_id)
+    actor = await turn.actor()
+    if actor.is_member:
+        await turn.say("common.use_menu", keyboard=await turn.main_menu())
+    elif not turn.chat.capabilities.deep_links:
+        # No /start button where there are no commands: whatever a newcomer sends first
+        # opens the door (consent comes first, nothing is stored before it).
+        start = turn.routes.commands.get("start")
+        if start is not None:
+            await start(turn)
+    else:
+        await turn.say("onboarding.start_first")
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any], router: Router) -> None:
-    app.add_handler(TypeHandler(Update, outside_private_chat), group=-10)
-    app.add_handler(CommandHandler("help", help_command, filters=filters.ChatType.PRIVATE))
-    router.menu["menu.help"] = help_command
-    app.add_error_handler(on_error)
+async def unclaimed(turn: Turn) -> None:
+    match turn.input:
+        case Press():
+            await turn.answer("common.button_expired")
+        case Command():
+            await turn.say("common.unknown_command")
+        case _:
+            await outside_any_flow(turn)
 
 
-def register_fallbacks(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(CallbackQueryHandler(stale_button))
-    app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command))
+def register(routes: Routes) -> None:
+    routes.commands["help"] = help_command
+    routes.commands["menu"] = show_main_menu
+    routes.menu["menu.help"] = help_command
+    routes.fallback = outside_any_flow
+    routes.unclaimed = unclaimed

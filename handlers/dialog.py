@@ -16,22 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.domain.members import Actor, Channel, Person
+from bot.domain.members import Actor, Channel, ChannelUser, Member, Person
 from handlers import callbacks
 from handlers.menus import menu_layout
 
 if TYPE_CHECKING:
     from bot.services import Services
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelUser:
-    """What the channel tells about the sender (never trusted for anything but display)."""
-
-    person: Person
-    display_name: str = ""
-    username: str | None = None  # Telegram's @username
-    language_code: str | None = None
+    from handlers.dispatch import Routes
 
 
 # --- what a person did ------------------------------------------------------------------------
@@ -144,6 +135,9 @@ class Attachment:
     path: Path | None = None
     stored: FileRef | None = None
     mime: str | None = None
+    # Made for this member only (an export, their data): where files go as links, the link
+    # is theirs and is erased with them.
+    for_member: int | None = None
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.content, self.path, self.stored)) != 1:
@@ -195,6 +189,17 @@ class Conversation(Protocol):
         """The content of a file the person sent (``limit`` bytes at most, else ValueError)."""
 
 
+class Messenger(Protocol):
+    """Messages to someone other than the person of the turn (a cadre told of a walk-in, an
+    author of a decision), on the channel the member chose, at once."""
+
+    async def send(self, member: Member, reply: Reply) -> bool:
+        """Send ``reply``; False when the member cannot be reached (no channel, blocked)."""
+
+    async def role_changed(self, member: Member) -> None:
+        """The member's role changed: channels that show a command menu per role update it."""
+
+
 # --- the turn ---------------------------------------------------------------------------------
 
 
@@ -203,6 +208,7 @@ class Turn:
     """One thing a person did and everything a journey needs to answer it."""
 
     services: Services
+    routes: Routes
     chat: Conversation
     user: ChannelUser
     input: Input
@@ -225,6 +231,15 @@ class Turn:
     @property
     def typed(self) -> str | None:
         return self.input.text if isinstance(self.input, Typed) else None
+
+    @property
+    def command_args(self) -> tuple[str, ...]:
+        return self.input.args if isinstance(self.input, Command) else ()
+
+    @property
+    def memory(self) -> dict[str, Any]:
+        """This person's scratch space between turns (in memory only)."""
+        return self.routes.memories.of(self.person)
 
     # --- who and which language ---------------------------------------------------------------
 
@@ -320,6 +335,15 @@ class Turn:
             await self.answer(key, alert=True, **params)
         else:
             await self.say(key, **params)
+
+    async def tell(self, member: Member, key: str, /, *, buttons: Rows = (), **params: Any) -> bool:
+        """Message another member, in their own language, on their channel."""
+        text = self.services.catalogue.text(member.language, key, **params)
+        return await self.routes.messenger.send(member, Reply(text, buttons=buttons))
+
+    def label_for(self, member: Member, key: str, /, **params: Any) -> str:
+        """A button label in another member's language."""
+        return self.services.catalogue.plain(member.language, key, **params)
 
     async def ask_to_confirm(
         self, key: str, /, *, yes: tuple[str, str], no: tuple[str, str], **params: Any

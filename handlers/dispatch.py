@@ -6,14 +6,19 @@ escape a journey still get their reply; anything else is logged and apologised f
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.members import Member, Person
 from bot.flows import FlowState
 from handlers.dialog import (
     Command,
+    Messenger,
     Press,
+    Reply,
     SharedContact,
     Turn,
     Typed,
@@ -33,6 +38,32 @@ UnitChosen = Callable[[Turn, FlowState, int], Awaitable[None]]
 Route = Callable[[], Awaitable[None]]
 
 
+class _NoMessenger:
+    async def send(self, member: Member, reply: Reply) -> bool:
+        raise RuntimeError("no channel is running to send through")
+
+    async def role_changed(self, member: Member) -> None:
+        return None
+
+
+class PersonMemory:
+    """Per-person scratch dicts, the least recently used forgotten beyond ``capacity``."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._memories: OrderedDict[Person, dict[str, Any]] = OrderedDict()
+
+    def of(self, person: Person) -> dict[str, Any]:
+        memory = self._memories.get(person)
+        if memory is None:
+            memory = self._memories[person] = {}
+            if len(self._memories) > self._capacity:
+                self._memories.popitem(last=False)
+        else:
+            self._memories.move_to_end(person)
+        return memory
+
+
 @dataclass
 class Routes:
     commands: dict[str, TurnHandler] = field(default_factory=dict)
@@ -43,8 +74,17 @@ class Routes:
     menu: dict[str, TurnHandler] = field(default_factory=dict)
     deep_links: dict[str, DeepLinkHandler] = field(default_factory=dict)
     unit_chosen: dict[str, UnitChosen] = field(default_factory=dict)
-    # When nothing else takes typed text, a contact, a file or the rest (set by common).
+    # Typed text, contacts and files outside any flow, stickers and the like (set by common).
     fallback: TurnHandler | None = None
+    # What no journey claims: an unknown command, an expired button (set by common).
+    unclaimed: TurnHandler | None = None
+    # Flows whose steps are all registered here (the others still run on PTB's handlers).
+    flows: set[str] = field(default_factory=set)
+    # A little memory per person between turns, lost on restart (like "what /start carried
+    # before consent": refusing consent must store nothing).
+    memories: PersonMemory = field(default_factory=lambda: PersonMemory(10_000))
+    # Set by the composition once the channels exist.
+    messenger: Messenger = field(default_factory=lambda: _NoMessenger())
 
     def deep_link_for(self, payload: str) -> tuple[DeepLinkHandler, str] | None:
         for prefix, handler in self.deep_links.items():
@@ -53,7 +93,7 @@ class Routes:
         return None
 
     async def find(self, turn: Turn) -> Route | None:
-        """The route for this turn's input, or None when no journey here takes it."""
+        """The route for this turn's input, or None when no journey claims it."""
         match turn.input:
             case Command(name=name):
                 command = self.commands.get(name)
@@ -64,37 +104,51 @@ class Routes:
                 return None if action is None else (lambda: action(turn))
             case Typed(text=text):
                 menu_key = menu_key_of(turn, text)
-                if menu_key is not None and menu_key in self.menu:
-                    entry = self.menu[menu_key]
-
-                    async def open_menu_entry() -> None:
-                        if (await turn.actor()).is_member:
-                            # The menu always leaves a half-done flow.
-                            await turn.services.flows.clear(turn.person)
-                            await entry(turn)
-                        elif self.fallback is not None:
-                            await self.fallback(turn)
-
-                    return open_menu_entry
-                return await self._step(turn, self.text_steps)
+                if menu_key is not None:
+                    entry = self.menu.get(menu_key)
+                    return None if entry is None else (lambda: self._open_menu_entry(turn, entry))
+                return await self._step(turn, self.text_steps, "flow.use_buttons")
             case SharedContact():
-                return await self._step(turn, self.contact_steps)
+                return await self._step(turn, self.contact_steps, "flow.contact_unexpected")
             case Upload():
-                return await self._step(turn, self.file_steps)
+                return await self._step(turn, self.file_steps, "flow.file_unexpected")
             case Unsupported():
                 return self._fallback(turn)
         return None
+
+    async def route(self, turn: Turn) -> Route:
+        """The route for this turn, or the one for what nobody claims (common's fallbacks)."""
+        found = await self.find(turn)
+        if found is not None:
+            return found
+        unclaimed = self.unclaimed
+        if unclaimed is None:
+            raise LookupError("no journey registered the fallbacks")
+        return lambda: unclaimed(turn)
+
+    async def _open_menu_entry(self, turn: Turn, entry: TurnHandler) -> None:
+        if (await turn.actor()).is_member:
+            await turn.services.flows.clear(turn.person)  # the menu always leaves a flow
+            await entry(turn)
+        else:
+            await turn.say("onboarding.start_first")
 
     def _fallback(self, turn: Turn) -> Route | None:
         fallback = self.fallback
         return None if fallback is None else (lambda: fallback(turn))
 
-    async def _step(self, turn: Turn, steps: dict[tuple[str, str], StepHandler]) -> Route | None:
+    async def _step(
+        self, turn: Turn, steps: dict[tuple[str, str], StepHandler], miss: str
+    ) -> Route | None:
         state = await turn.services.flows.get(turn.person)
         if state is None:
             return self._fallback(turn)
         step = steps.get((state.flow, state.step))
-        return None if step is None else (lambda: step(turn, state))
+        if step is not None:
+            return lambda: step(turn, state)
+        if state.flow in self.flows:
+            return lambda: turn.say(miss)  # a flow of ours, at a step that takes no such input
+        return None
 
 
 def menu_key_of(turn: Turn, text: str) -> str | None:

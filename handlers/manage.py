@@ -1,19 +1,13 @@
-"""The "🛠 Quản lý" panel: every cadre and admin command as a button, so nobody has to remember
-commands. A press runs the same handler as the typed command, which checks the role itself."""
+"""The "🛠 Quản lý" panel: every cadre and admin command as a choice, so nobody has to remember
+commands. A choice runs the same journey as the typed command, which checks the role itself."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
-
 from bot.domain.members import Role
 from handlers import callbacks
-from handlers.context import BotContext
+from handlers.dialog import Command, Turn
+from handlers.dispatch import Routes
 from handlers.menus import MENU_COMMANDS
-from handlers.router import Router
-from handlers.ui import answer, inline, say
 
 # (command, label key), in the order shown; only those the person's role has are offered.
 PANEL: tuple[tuple[str, str], ...] = (
@@ -33,47 +27,60 @@ def _role_of(is_admin: bool, is_cadre: bool) -> Role | None:
     return Role.ADMIN if is_admin else Role.CADRE if is_cadre else None
 
 
-async def show_panel(update: Update, context: BotContext) -> None:
-    actor = await context.actor(update)
+async def show_panel(turn: Turn) -> None:
+    actor = await turn.actor()
     role = _role_of(actor.is_admin, actor.is_cadre)
     if role is None:
-        await say(update, context, "access.denied")
+        await turn.say("access.denied")
         return
     allowed = set(MENU_COMMANDS[role])
     buttons = [
-        (await context.label(update, key), callbacks.pack("mg", command))
+        await turn.button(key, callbacks.pack("mg", command))
         for command, key in PANEL
         if command in allowed
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    await say(update, context, "manage.panel", reply_markup=inline(rows))
+    await turn.say("manage.panel", buttons=rows)
 
 
-def _command_callback(app: Application[Any, Any, Any, Any, Any, Any], command: str) -> Any:
-    for group in app.handlers.values():
-        for handler in group:
-            if isinstance(handler, CommandHandler) and command in handler.commands:
-                return handler.callback
-    return None
-
-
-async def on_callback(update: Update, context: BotContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    actor = await context.actor(update)
+async def on_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    actor = await turn.actor()
     role = _role_of(actor.is_admin, actor.is_cadre)
     command = parsed.action if parsed else ""
     if role is None or command not in MENU_COMMANDS[role] or command not in dict(PANEL):
-        await answer(update, context, "access.denied", alert=True)
+        await turn.answer("access.denied", alert=True)
         return
-    target = _command_callback(context.application, command)
-    if target is None:
-        await answer(update, context, "common.button_expired")
-        return
-    context.args = []
-    await target(update, context)
-    await answer(update, context)  # unless the command answered the press itself
+    await turn.answer()
+    # The same journey as the typed command, as if it had been typed.
+    as_typed = Turn(turn.services, turn.routes, turn.chat, turn.user, Command(command))
+    as_typed.answered = True
+    route = await turn.routes.find(as_typed)
+    if route is not None:
+        await route()
+    elif not await _legacy_command(turn, command):
+        await turn.say("common.unknown_command")
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any], router: Router) -> None:
-    app.add_handler(CallbackQueryHandler(on_callback, pattern=r"^mg:"))
-    router.menu["menu.manage"] = show_panel
+async def _legacy_command(turn: Turn, command: str) -> bool:
+    """A command whose journey still runs on PTB's own handlers (Telegram only, until every
+    journey is written for every channel)."""
+    legacy = getattr(turn.chat, "legacy", None)
+    if legacy is None:
+        return False
+    from telegram.ext import CommandHandler
+
+    update, context = legacy
+    for group in context.application.handlers.values():
+        for handler in group:
+            if isinstance(handler, CommandHandler) and command in handler.commands:
+                context.args = []
+                context.query_answered = True  # the panel answered the press already
+                await handler.callback(update, context)
+                return True
+    return False
+
+
+def register(routes: Routes) -> None:
+    routes.actions["mg"] = on_press
+    routes.menu["menu.manage"] = show_panel

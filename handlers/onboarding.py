@@ -1,194 +1,194 @@
 """Onboarding (SPEC 2.1): consent first, then name, unit, optional phone and email, a summary to
-confirm; ``/start <payload>`` deep links run once the person is a member. ``/cancel`` leaves."""
+confirm; ``/start <payload>`` deep links run once the person is a member. ``/cancel`` leaves.
+
+Written once for every channel: where the person can share their phone with one tap
+(Telegram) they are offered the button; elsewhere (Zalo) they type it and it is checked as a
+Vietnamese number."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from typing import Any
 
 from bot.domain.errors import InvalidInput
-from bot.domain.members import Person
-from bot.flows import FlowState
+from bot.domain.members import FlowState
 from bot.members import ONBOARDING_FLOW, clean_email, clean_full_name, clean_phone
 from handlers import callbacks
-from handlers.context import BotContext
-from handlers.router import Router, router_of, run_deep_link
-from handlers.ui import answer, edit_or_send, inline, main_menu, page_row, say
+from handlers.dialog import (
+    REMOVE_KEYBOARD,
+    Button,
+    Keyboard,
+    KeyboardKind,
+    Rows,
+    SharedContact,
+    Turn,
+)
+from handlers.dispatch import Routes
 
 log = logging.getLogger(__name__)
 
 FLOW = ONBOARDING_FLOW
-PENDING_PAYLOAD = "pending_payload"  # in user_data only until consent: refusing stores nothing
+PENDING_PAYLOAD = "pending_payload"  # kept in memory only until consent: refusing stores nothing
 FIELDS = ("name", "unit", "phone", "email")
 
 
 # --- entry --------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    if user is None:
-        return
-    payload = context.args[0] if context.args else None
-    actor = await context.actor(update)
-    services = context.services
+async def start(turn: Turn) -> None:
+    payload = _payload(turn)
+    actor = await turn.actor()
+    services = turn.services
     if actor.member is not None:
-        await services.member_service.remember_username(actor.member, user.username)
-        if not actor.member.reachable:
-            await services.member_service.mark_reachable(user.id, True)
+        await services.member_service.remember_account(actor.member, turn.user)
         if payload:
-            await run_deep_link(update, context, payload)
+            await run_deep_link(turn, payload)
             return
-        await say(
-            update,
-            context,
-            "start.member",
-            reply_markup=await main_menu(update, context),
-            name=actor.member.full_name,
-        )
+        await turn.say("start.member", keyboard=await turn.main_menu(), name=actor.member.full_name)
         return
-    state = await services.flows.get(user.id)
+    state = await services.flows.get(turn.person)
     if state is not None and state.flow == FLOW:
         if payload:
-            state = await services.flows.move(user.id, state, state.step, payload=payload)
-        await say(update, context, "onboarding.resume")
-        await ask(update, context, state)
+            state = await services.flows.move(turn.person, state, state.step, payload=payload)
+        await turn.say("onboarding.resume")
+        await ask(turn, state)
         return
     if payload:
-        context.user_state[PENDING_PAYLOAD] = payload
-    await say(
-        update,
-        context,
+        turn.memory[PENDING_PAYLOAD] = payload
+    await turn.say(
         "onboarding.consent",
-        reply_markup=inline(
-            [
-                [
-                    (
-                        await context.label(update, "onboarding.consent_yes"),
-                        callbacks.pack("ob", "consent", "y"),
-                    )
-                ],
-                [
-                    (
-                        await context.label(update, "onboarding.consent_no"),
-                        callbacks.pack("ob", "consent", "n"),
-                    )
-                ],
-            ]
-        ),
-        name=user.first_name,
+        buttons=[
+            [await turn.button("onboarding.consent_yes", callbacks.pack("ob", "consent", "y"))],
+            [await turn.button("onboarding.consent_no", callbacks.pack("ob", "consent", "n"))],
+        ],
+        name=_first_name(turn),
     )
 
 
-async def cancel(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    if user is None:
-        return
-    state = await context.services.flows.get(user.id)
-    await context.services.flows.clear(user.id)
-    context.user_state.pop(PENDING_PAYLOAD, None)
-    actor = await context.actor(update)
+def _payload(turn: Turn) -> str | None:
+    args = turn.command_args
+    return args[0] if args else None
+
+
+def _first_name(turn: Turn) -> str:
+    return turn.user.first_name or turn.user.display_name
+
+
+async def cancel(turn: Turn) -> None:
+    state = await turn.services.flows.get(turn.person)
+    await turn.services.flows.clear(turn.person)
+    turn.memory.pop(PENDING_PAYLOAD, None)
+    actor = await turn.actor()
     if actor.is_member:
         key = "flow.cancelled" if state else "flow.nothing_to_cancel"
-        await say(update, context, key, reply_markup=await main_menu(update, context))
+        await turn.say(key, keyboard=await turn.main_menu())
     else:
-        await say(update, context, "onboarding.cancelled", reply_markup=ReplyKeyboardRemove())
+        await turn.say("onboarding.cancelled", keyboard=REMOVE_KEYBOARD)
+
+
+async def run_deep_link(turn: Turn, payload: str) -> None:
+    route = turn.routes.deep_link_for(payload)
+    if route is not None:
+        handler, argument = route
+        await handler(turn, argument)
+        return
+    if await _legacy_deep_link(turn, payload):
+        return
+    await turn.say("deeplink.invalid", keyboard=await turn.main_menu())
+
+
+async def _legacy_deep_link(turn: Turn, payload: str) -> bool:
+    """A deep link whose journey still runs on PTB's own handlers (Telegram only, until every
+    journey is written for every channel)."""
+    legacy = getattr(turn.chat, "legacy", None)
+    if legacy is None:
+        return False
+    from handlers.router import router_of
+
+    update, context = legacy
+    found = router_of(context).deep_link_for(payload)
+    if found is None:
+        return False
+    handler, argument = found
+    await handler(update, context, argument)
+    return True
 
 
 # --- asking each step ---------------------------------------------------------------------
 
 
-async def ask(update: Update, context: BotContext, state: FlowState) -> None:
+def phone_keyboard(turn: Turn, share: str, *labels: str) -> Keyboard:
+    """The phone step's answers: a one-tap "share my phone" where the channel has one."""
+    return Keyboard(
+        KeyboardKind.SUGGESTIONS,
+        (labels,),
+        share_contact=share if turn.chat.capabilities.share_contact else None,
+    )
+
+
+async def ask(turn: Turn, state: FlowState) -> None:
     """(Re-)ask the question of the step the person is at."""
     if state.step == "name":
-        user = update.effective_user
-        rows = []
-        if user is not None:
-            try:
-                suggestion = clean_full_name(user.full_name)
-                rows.append(
-                    [
-                        (
-                            await context.label(
-                                update, "onboarding.use_telegram_name", name=suggestion
-                            ),
-                            callbacks.pack("ob", "tgname"),
-                        )
-                    ]
-                )
-            except InvalidInput:
-                pass
-        await say(
-            update,
-            context,
-            "onboarding.ask_name",
-            reply_markup=inline(rows) if rows else ReplyKeyboardRemove(),
+        rows: Rows = []
+        try:
+            suggestion = clean_full_name(turn.user.display_name)
+            rows = [
+                [
+                    await turn.button(
+                        "onboarding.use_telegram_name",
+                        callbacks.pack("ob", "tgname"),
+                        name=suggestion,
+                    )
+                ]
+            ]
+        except InvalidInput:
+            pass
+        await turn.say(
+            "onboarding.ask_name", buttons=rows, keyboard=None if rows else REMOVE_KEYBOARD
         )
     elif state.step == "unit":
-        await show_units(update, context, state, page=0)
+        await show_units(turn, state, page=0)
     elif state.step == "phone":
-        await say(
-            update,
-            context,
-            "onboarding.ask_phone",
-            reply_markup=ReplyKeyboardMarkup(
-                [
-                    [
-                        KeyboardButton(
-                            await context.label(update, "onboarding.share_phone"),
-                            request_contact=True,
-                        )
-                    ],
-                    [KeyboardButton(await context.label(update, "common.skip"))],
-                ],
-                resize_keyboard=True,
-                one_time_keyboard=True,
+        share = turn.chat.capabilities.share_contact
+        await turn.say(
+            "onboarding.ask_phone" if share else "onboarding.ask_phone_typed",
+            keyboard=phone_keyboard(
+                turn, await turn.label("onboarding.share_phone"), await turn.label("common.skip")
             ),
+            numeric_answer=True,
         )
     elif state.step == "email":
-        await say(
-            update,
-            context,
+        await turn.say(
             "onboarding.ask_email",
-            reply_markup=ReplyKeyboardMarkup(
-                [[KeyboardButton(await context.label(update, "common.skip"))]],
-                resize_keyboard=True,
-                one_time_keyboard=True,
-            ),
+            keyboard=Keyboard(KeyboardKind.SUGGESTIONS, ((await turn.label("common.skip"),),)),
         )
     else:
-        await show_summary(update, context, state)
+        await show_summary(turn, state)
 
 
-async def advance(update: Update, context: BotContext, state: FlowState, **changes: object) -> None:
+async def advance(turn: Turn, state: FlowState, **changes: object) -> None:
     """Store the answer, then go to the next unanswered step (or back to the summary)."""
-    user = update.effective_user
-    assert user is not None
     data = {**state.data, **changes}
     if data.get("reviewing"):
         nxt = "summary"
     else:
         index = FIELDS.index(state.step) if state.step in FIELDS else len(FIELDS) - 1
         nxt = FIELDS[index + 1] if index + 1 < len(FIELDS) else "summary"
-    moved = await context.services.flows.move(user.id, state, nxt, **changes)
-    await ask(update, context, moved)
+    moved = await turn.services.flows.move(turn.person, state, nxt, **changes)
+    await ask(turn, moved)
 
 
-# --- unit picker --------------------------------------------------------------------------
+# --- unit picker (shared with the profile) --------------------------------------------------
 
 
-async def show_units(
-    update: Update, context: BotContext, state: FlowState, *, page: int, edit: bool = False
-) -> None:
+async def show_units(turn: Turn, state: FlowState, *, page: int) -> None:
     query = str(state.data.get("unit_query", ""))
-    result = await context.services.member_service.unit_page(query, page)
-    rows = [[(unit.name, callbacks.pack("un", "pick", unit.id))] for unit in result.units]
-    nav = await page_row(
-        update,
-        context,
+    result = await turn.services.member_service.unit_page(query, page)
+    rows: list[list[Button]] = [
+        [Button(unit.name, callbacks.pack("un", "pick", unit.id))] for unit in result.units
+    ]
+    nav = await turn.page_row(
         result.page,
         result.pages,
         lambda n: callbacks.pack("un", "page", n),
@@ -197,164 +197,144 @@ async def show_units(
     if nav:
         rows.append(nav)
     if query:
-        rows.append([(await context.label(update, "units.show_all"), callbacks.pack("un", "all"))])
-    params: dict[str, object] = {}
+        rows.append([await turn.button("units.show_all", callbacks.pack("un", "all"))])
+    params: dict[str, Any] = {}
     if query and result.total == 0:
         key, params = "units.none_found", {"query": query}
     elif query:
         key, params = "units.found", {"query": query, "count": result.total}
     else:
         key = "units.pick"
-    if edit:
-        await edit_or_send(update, context, key, reply_markup=inline(rows), **params)
-    else:
-        await say(update, context, key, reply_markup=inline(rows), **params)
+    await turn.show(key, buttons=rows, **params)
 
 
-async def on_unit_callback(update: Update, context: BotContext) -> None:
+async def on_unit_press(turn: Turn) -> None:
     """Unit picker buttons, shared by onboarding and the profile's unit edit."""
-    user = update.effective_user
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    if user is None or parsed is None:
-        await answer(update, context, "common.button_expired")
-        return
-    state = await context.services.flows.get(user.id)
-    if state is None or state.step != "unit":
-        await answer(update, context, "common.button_expired")
+    parsed = turn.pressed
+    state = await turn.services.flows.get(turn.person)
+    if parsed is None or state is None or state.step != "unit":
+        await turn.answer("common.button_expired")
         return
     if parsed.action in ("page", "all"):
         if parsed.action == "all":
-            state = await context.services.flows.move(user.id, state, "unit", unit_query="")
-        await answer(update, context)
-        await show_units(update, context, state, page=parsed.int_arg() or 0, edit=True)
+            state = await turn.services.flows.move(turn.person, state, "unit", unit_query="")
+        await turn.answer()
+        await show_units(turn, state, page=parsed.int_arg() or 0)
         return
     unit_id = parsed.int_arg()
-    unit = await context.services.member_service.unit(unit_id) if unit_id is not None else None
-    if parsed.action != "pick" or unit is None:
-        await answer(update, context, "common.button_expired")
+    unit = await turn.services.member_service.unit(unit_id) if unit_id is not None else None
+    chosen = turn.routes.unit_chosen.get(state.flow)
+    if parsed.action != "pick" or unit is None or chosen is None:
+        await turn.answer("common.button_expired")
         return
-    await answer(update, context)
-    await edit_or_send(update, context, "units.chosen", unit=unit.name)
-    await router_of(context).unit_chosen[state.flow](update, context, state, unit.id)
+    await turn.answer()
+    await turn.show("units.chosen", unit=unit.name)
+    await chosen(turn, state, unit.id)
 
 
-async def on_unit_text(update: Update, context: BotContext, state: FlowState) -> None:
+async def on_unit_text(turn: Turn, state: FlowState) -> None:
     """Typing in the unit step filters the list ("bo tu phap" finds "Bộ Tư pháp")."""
-    user = update.effective_user
-    message = update.effective_message
-    assert user is not None and message is not None and message.text is not None
-    query = " ".join(message.text.split())[:60]
-    state = await context.services.flows.move(user.id, state, "unit", unit_query=query)
-    await show_units(update, context, state, page=0)
+    query = " ".join((turn.typed or "").split())[:60]
+    state = await turn.services.flows.move(turn.person, state, "unit", unit_query=query)
+    await show_units(turn, state, page=0)
 
 
 # --- typed answers ------------------------------------------------------------------------
 
 
-async def on_name(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    assert message is not None and message.text is not None
+async def on_name(turn: Turn, state: FlowState) -> None:
     try:
-        name = clean_full_name(message.text)
+        name = clean_full_name(turn.typed or "")
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, **exc.params)
         return
-    await advance(update, context, state, full_name=name)
+    await advance(turn, state, full_name=name)
 
 
-async def on_phone_text(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    if context.services.catalogue.matches("common.skip", message.text.strip()):
-        await advance(update, context, state, phone=None)
-    else:
-        await say(update, context, "onboarding.phone_use_button")
+def _is(turn: Turn, key: str) -> bool:
+    return turn.services.catalogue.matches(key, (turn.typed or "").strip())
 
 
-async def own_phone(update: Update, context: BotContext) -> str | None:
+async def typed_phone(turn: Turn) -> str | None:
+    """A phone typed by hand, where sharing is not possible (Zalo); None after saying why."""
+    try:
+        return clean_phone(turn.typed or "", typed=True)
+    except InvalidInput as exc:
+        await turn.say(exc.key, **exc.params)
+        return None
+
+
+async def on_phone_text(turn: Turn, state: FlowState) -> None:
+    if _is(turn, "common.skip"):
+        await advance(turn, state, phone=None)
+    elif turn.chat.capabilities.share_contact:
+        await turn.say("onboarding.phone_use_button")
+    elif (phone := await typed_phone(turn)) is not None:
+        await advance(turn, state, phone=phone)
+
+
+async def own_phone(turn: Turn) -> str | None:
     """The phone number of a shared contact card, if it is the sender's own (else say why)."""
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
-    contact = message.contact
-    if contact is None or contact.user_id != user.id:
-        await say(update, context, "onboarding.phone_not_own")
+    contact = turn.input
+    if not isinstance(contact, SharedContact) or not contact.own:
+        await turn.say("onboarding.phone_not_own")
         return None
     try:
-        return clean_phone(contact.phone_number)
+        return clean_phone(contact.phone)
     except InvalidInput as exc:
-        await say(update, context, exc.key)
+        await turn.say(exc.key)
         return None
 
 
-async def on_phone_contact(update: Update, context: BotContext, state: FlowState) -> None:
-    phone = await own_phone(update, context)
+async def on_phone_contact(turn: Turn, state: FlowState) -> None:
+    phone = await own_phone(turn)
     if phone is not None:
-        await advance(update, context, state, phone=phone)
+        await advance(turn, state, phone=phone)
 
 
-async def on_email(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    if context.services.catalogue.matches("common.skip", message.text.strip()):
-        await advance(update, context, state, email=None)
+async def on_email(turn: Turn, state: FlowState) -> None:
+    if _is(turn, "common.skip"):
+        await advance(turn, state, email=None)
         return
     try:
-        email = clean_email(message.text)
+        email = clean_email(turn.typed or "")
     except InvalidInput as exc:
-        await say(update, context, exc.key)
+        await turn.say(exc.key)
         return
-    await advance(update, context, state, email=email)
+    await advance(turn, state, email=email)
 
 
 # --- summary and confirmation ---------------------------------------------------------------
 
 
-async def show_summary(update: Update, context: BotContext, state: FlowState) -> None:
-    data = state.data
-    unit = await context.services.member_service.unit(int(data.get("unit_id") or 0))
-    none = await context.label(update, "common.not_provided")
-    edit_label = "onboarding.edit_field"
-    rows = [
-        [(await context.label(update, "onboarding.confirm"), callbacks.pack("ob", "confirm"))],
-        [
-            (
-                await context.label(
-                    update, edit_label, field=await context.label(update, "field.name")
-                ),
-                callbacks.pack("ob", "edit", "name"),
-            ),
-            (
-                await context.label(
-                    update, edit_label, field=await context.label(update, "field.unit")
-                ),
-                callbacks.pack("ob", "edit", "unit"),
-            ),
-        ],
-        [
-            (
-                await context.label(
-                    update, edit_label, field=await context.label(update, "field.phone")
-                ),
-                callbacks.pack("ob", "edit", "phone"),
-            ),
-            (
-                await context.label(
-                    update, edit_label, field=await context.label(update, "field.email")
-                ),
-                callbacks.pack("ob", "edit", "email"),
-            ),
-        ],
+async def edit_buttons(turn: Turn, action: str) -> list[list[Button]]:
+    """ "✏️ Sửa <field>" for each field, two a row (the onboarding summary and the profile)."""
+
+    async def edit(field: str) -> Button:
+        name = await turn.label(f"field.{field}")
+        return await turn.button(
+            "onboarding.edit_field", callbacks.pack(action, "edit", field), field=name
+        )
+
+    return [
+        [await edit("name"), await edit("unit")],
+        [await edit("phone"), await edit("email")],
     ]
-    user = update.effective_user
-    assert user is not None
+
+
+async def show_summary(turn: Turn, state: FlowState) -> None:
+    data = state.data
+    unit = await turn.services.member_service.unit(int(data.get("unit_id") or 0))
+    none = await turn.label("common.not_provided")
+    rows = [
+        [await turn.button("onboarding.confirm", callbacks.pack("ob", "confirm"))],
+        *await edit_buttons(turn, "ob"),
+    ]
     if state.step != "summary" or not data.get("reviewing"):
-        state = await context.services.flows.move(user.id, state, "summary", reviewing=True)
-    await say(
-        update,
-        context,
+        state = await turn.services.flows.move(turn.person, state, "summary", reviewing=True)
+    await turn.say(
         "onboarding.summary",
-        reply_markup=inline(rows),
+        buttons=rows,
         name=data.get("full_name", ""),
         unit=unit.name if unit else none,
         phone=data.get("phone") or none,
@@ -362,107 +342,98 @@ async def show_summary(update: Update, context: BotContext, state: FlowState) ->
     )
 
 
-async def on_callback(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    if user is None or parsed is None:
-        await answer(update, context, "common.button_expired")
+async def on_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    if parsed is None:
+        await turn.answer("common.button_expired")
         return
-    services = context.services
-    actor = await context.actor(update)
+    services = turn.services
+    actor = await turn.actor()
     if actor.is_member:
-        await answer(update, context, "onboarding.already_member")
+        await turn.answer("onboarding.already_member")
         return
-    state = await services.flows.get(user.id)
+    state = await services.flows.get(turn.person)
     if parsed.action == "consent" and state is None:
-        await answer(update, context)
+        await turn.answer()
         if parsed.arg() == "y":
             state, consent_at = await services.member_service.give_consent(
-                Person.telegram(user.id),
-                payload=context.user_state.pop(PENDING_PAYLOAD, None),
-                language=await context.language(update),
+                turn.person,
+                payload=turn.memory.pop(PENDING_PAYLOAD, None),
+                language=await turn.language(),
             )
-            await edit_or_send(
-                update, context, "onboarding.consent_given", time=_local(context, consent_at)
-            )
-            await ask(update, context, state)
+            await turn.show("onboarding.consent_given", time=_local(turn, consent_at))
+            await ask(turn, state)
         else:
-            context.user_state.pop(PENDING_PAYLOAD, None)
-            await edit_or_send(update, context, "onboarding.consent_refused")
+            turn.memory.pop(PENDING_PAYLOAD, None)
+            await turn.show("onboarding.consent_refused")
         return
     if state is None or state.flow != FLOW:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
     if parsed.action == "tgname" and state.step == "name":
-        await answer(update, context)
+        await turn.answer()
         try:  # checked again: the press may be forged, or the name changed since it was shown
-            full_name = clean_full_name(user.full_name)
+            full_name = clean_full_name(turn.user.display_name)
         except InvalidInput as exc:
-            await say(update, context, exc.key, **exc.params)
+            await turn.say(exc.key, **exc.params)
             return
-        await advance(update, context, state, full_name=full_name)
+        await advance(turn, state, full_name=full_name)
     elif parsed.action == "edit" and state.step == "summary" and parsed.arg() in FIELDS:
-        await answer(update, context)
+        await turn.answer()
         field = parsed.arg()
         assert field is not None
-        moved = await services.flows.move(user.id, state, field, unit_query="")
-        await ask(update, context, moved)
+        moved = await services.flows.move(turn.person, state, field, unit_query="")
+        await ask(turn, moved)
     elif parsed.action == "confirm" and state.step == "summary":
-        await answer(update, context)
-        await finish(update, context, state)
+        await turn.answer()
+        await finish(turn, state)
     else:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
 
 
-async def finish(update: Update, context: BotContext, state: FlowState) -> None:
-    user = update.effective_user
-    assert user is not None
+async def finish(turn: Turn, state: FlowState) -> None:
     data = state.data
     try:
-        member = await context.services.member_service.complete_onboarding(
-            Person.telegram(user.id),
+        member = await turn.services.member_service.complete_onboarding(
+            turn.person,
             full_name=str(data.get("full_name", "")),
             unit_id=int(data.get("unit_id") or 0),
             phone=data.get("phone"),
             email=data.get("email"),
-            username=user.username,
+            username=turn.user.username,
             language=str(data.get("language", "vi")),
             consent_at=datetime.fromisoformat(str(data["consent_at"])),
         )
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, **exc.params)
         return
-    context.forget_actor()
-    await edit_or_send(update, context, "onboarding.saved")
-    await say(
-        update,
-        context,
-        "onboarding.welcome_member",
-        reply_markup=await main_menu(update, context),
-        name=member.full_name,
+    turn.forget_actor()
+    await turn.show("onboarding.saved")
+    await turn.say(
+        "onboarding.welcome_member", keyboard=await turn.main_menu(), name=member.full_name
     )
     payload = data.get("payload")
     if payload:
-        await run_deep_link(update, context, str(payload))
+        await run_deep_link(turn, str(payload))
 
 
-async def unit_chosen(update: Update, context: BotContext, state: FlowState, unit_id: int) -> None:
-    await advance(update, context, state, unit_id=unit_id)
+async def unit_chosen(turn: Turn, state: FlowState, unit_id: int) -> None:
+    await advance(turn, state, unit_id=unit_id)
 
 
-def _local(context: BotContext, moment: datetime) -> str:
-    return moment.astimezone(context.services.config.bot.tz).strftime("%H:%M %d/%m/%Y")
+def _local(turn: Turn, moment: datetime) -> str:
+    return moment.astimezone(turn.services.config.bot.tz).strftime("%H:%M %d/%m/%Y")
 
 
-def register(app: Application, router: Router) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("start", start, filters=private))
-    app.add_handler(CommandHandler("cancel", cancel, filters=private))
-    app.add_handler(CallbackQueryHandler(on_callback, pattern=r"^ob:"))
-    app.add_handler(CallbackQueryHandler(on_unit_callback, pattern=r"^un:"))
-    router.text_steps[(FLOW, "name")] = on_name
-    router.text_steps[(FLOW, "unit")] = on_unit_text
-    router.text_steps[(FLOW, "phone")] = on_phone_text
-    router.text_steps[(FLOW, "email")] = on_email
-    router.contact_steps[(FLOW, "phone")] = on_phone_contact
-    router.unit_chosen[FLOW] = unit_chosen
+def register(routes: Routes) -> None:
+    routes.commands["start"] = start
+    routes.commands["cancel"] = cancel
+    routes.actions["ob"] = on_press
+    routes.actions["un"] = on_unit_press
+    routes.text_steps[(FLOW, "name")] = on_name
+    routes.text_steps[(FLOW, "unit")] = on_unit_text
+    routes.text_steps[(FLOW, "phone")] = on_phone_text
+    routes.text_steps[(FLOW, "email")] = on_email
+    routes.contact_steps[(FLOW, "phone")] = on_phone_contact
+    routes.unit_chosen[FLOW] = unit_chosen
+    routes.flows.add(FLOW)

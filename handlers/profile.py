@@ -5,291 +5,229 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from telegram import InputFile, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
-
 from bot.domain.errors import InvalidInput
-from bot.domain.members import Member
+from bot.domain.members import FlowState, Member
 from bot.figures import format_figure
-from bot.flows import FlowState
 from handlers import callbacks
-from handlers.activities import tell_promoted
-from handlers.context import BotContext
-from handlers.onboarding import on_unit_text, own_phone, show_units
-from handlers.router import Router
-from handlers.ui import answer, ask_to_confirm, edit_or_send, inline, main_menu, say
+from handlers.dialog import REMOVE_KEYBOARD, Attachment, Button, Keyboard, KeyboardKind, Turn
+from handlers.dispatch import Routes
+from handlers.onboarding import (
+    edit_buttons,
+    on_unit_text,
+    own_phone,
+    phone_keyboard,
+    show_units,
+    typed_phone,
+)
 
 FLOW = "profile"
 PRIVACY_FLOW = "privacy"
 EDITABLE = {"name": "full_name", "unit": "unit_id", "phone": "phone", "email": "email"}
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}  # each in its own language
 
 
-async def _member_or_refuse(update: Update, context: BotContext) -> Member | None:
-    actor = await context.actor(update)
+async def _member_or_refuse(turn: Turn) -> Member | None:
+    actor = await turn.actor()
     if actor.member is None:
-        if update.callback_query:
-            await answer(update, context, "access.not_member", alert=True)
-        else:
-            await say(update, context, "access.not_member")
+        await turn.refuse("access.not_member")
         return None
     return actor.member
 
 
-def _local(context: BotContext, moment: datetime | None) -> str:
+def _local(turn: Turn, moment: datetime | None) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(context.services.config.bot.tz).strftime("%H:%M %d/%m/%Y")
+    return moment.astimezone(turn.services.config.bot.tz).strftime("%H:%M %d/%m/%Y")
 
 
 # --- profile ------------------------------------------------------------------------------
 
 
-async def show_profile(update: Update, context: BotContext) -> None:
-    member = await _member_or_refuse(update, context)
+async def show_profile(turn: Turn) -> None:
+    member = await _member_or_refuse(turn)
     if member is None:
         return
-    profile = await context.services.member_service.profile(member)
-    totals, person_days = await context.services.activities.totals(member)
-    language = await context.language(update)
-    none = await context.label(update, "common.not_provided")
-    role = await context.label(update, f"role.{profile.role.value}")
+    profile = await turn.services.member_service.profile(member)
+    totals, person_days = await turn.services.activities.totals(member)
+    language = await turn.language()
+    none = await turn.label("common.not_provided")
+    role = await turn.label(f"role.{profile.role.value}")
     if profile.cadre_unit is not None:
         role = f"{role} — {profile.cadre_unit.name}"
-    edit = "onboarding.edit_field"
     rows = [
-        [
-            (
-                await context.label(update, edit, field=await context.label(update, "field.name")),
-                callbacks.pack("pf", "edit", "name"),
-            ),
-            (
-                await context.label(update, edit, field=await context.label(update, "field.unit")),
-                callbacks.pack("pf", "edit", "unit"),
-            ),
-        ],
-        [
-            (
-                await context.label(update, edit, field=await context.label(update, "field.phone")),
-                callbacks.pack("pf", "edit", "phone"),
-            ),
-            (
-                await context.label(update, edit, field=await context.label(update, "field.email")),
-                callbacks.pack("pf", "edit", "email"),
-            ),
-        ],
-        [(await context.label(update, "settings.open"), callbacks.pack("st", "show"))],
+        *await edit_buttons(turn, "pf"),
+        [await turn.button("settings.open", callbacks.pack("st", "show"))],
     ]
-    await say(
-        update,
-        context,
+    await turn.say(
         "profile.card",
-        reply_markup=inline(rows),
+        buttons=rows,
         name=member.full_name,
         unit=profile.unit.name if profile.unit else none,
         phone=member.phone or none,
         email=member.email or none,
         role=role,
-        consent=_local(context, member.consent_at),
+        consent=_local(turn, member.consent_at),
         attended=totals.attended,
         hours=format_figure(totals.hours, language),
         days=format_figure(person_days, language),
     )
 
 
-async def on_profile_callback(update: Update, context: BotContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    member = await _member_or_refuse(update, context)
-    user = update.effective_user
-    if member is None or user is None:
+async def on_profile_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    member = await _member_or_refuse(turn)
+    if member is None:
         return
     if parsed is None or parsed.action != "edit" or parsed.arg() not in EDITABLE:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    await answer(update, context)
+    await turn.answer()
     field = parsed.arg()
     assert field is not None
-    state = await context.services.flows.start(user.id, FLOW, field)
-    await ask_field(update, context, state)
+    state = await turn.services.flows.start(turn.person, FLOW, field)
+    await ask_field(turn, state)
 
 
-async def ask_field(update: Update, context: BotContext, state: FlowState) -> None:
-    remove = await context.label(update, "profile.remove_value")
-    keep = await context.label(update, "profile.keep_value")
+async def ask_field(turn: Turn, state: FlowState) -> None:
+    remove = await turn.label("profile.remove_value")
+    keep = await turn.label("profile.keep_value")
     if state.step == "name":
-        await say(update, context, "profile.ask_name", reply_markup=ReplyKeyboardRemove())
+        await turn.say("profile.ask_name", keyboard=REMOVE_KEYBOARD)
     elif state.step == "unit":
-        await show_units(update, context, state, page=0)
+        await show_units(turn, state, page=0)
     elif state.step == "phone":
-        keyboard = [
-            [
-                KeyboardButton(
-                    await context.label(update, "onboarding.share_phone"), request_contact=True
-                )
-            ],
-            [KeyboardButton(remove), KeyboardButton(keep)],
-        ]
-        await say(
-            update,
-            context,
-            "profile.ask_phone",
-            reply_markup=ReplyKeyboardMarkup(
-                keyboard, resize_keyboard=True, one_time_keyboard=True
-            ),
+        share = turn.chat.capabilities.share_contact
+        await turn.say(
+            "profile.ask_phone" if share else "profile.ask_phone_typed",
+            keyboard=phone_keyboard(turn, await turn.label("onboarding.share_phone"), remove, keep),
+            numeric_answer=True,
         )
     elif state.step == "email":
-        keyboard = [[KeyboardButton(remove), KeyboardButton(keep)]]
-        await say(
-            update,
-            context,
-            "profile.ask_email",
-            reply_markup=ReplyKeyboardMarkup(
-                keyboard, resize_keyboard=True, one_time_keyboard=True
-            ),
+        await turn.say(
+            "profile.ask_email", keyboard=Keyboard(KeyboardKind.SUGGESTIONS, ((remove, keep),))
         )
 
 
-async def _save(update: Update, context: BotContext, field: str, value: str | int | None) -> None:
-    member = await _member_or_refuse(update, context)
-    user = update.effective_user
-    if member is None or user is None:
+async def _save(turn: Turn, field: str, value: str | int | None) -> None:
+    member = await _member_or_refuse(turn)
+    if member is None:
         return
     try:
-        await context.services.member_service.update_field(member, EDITABLE[field], value)
+        await turn.services.member_service.update_field(member, EDITABLE[field], value)
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, **exc.params)
         return
-    await context.services.flows.clear(user.id)
-    context.forget_actor()
-    await say(update, context, "profile.updated", reply_markup=await main_menu(update, context))
-    await show_profile(update, context)
+    await turn.services.flows.clear(turn.person)
+    turn.forget_actor()
+    await turn.say("profile.updated", keyboard=await turn.main_menu())
+    await show_profile(turn)
 
 
-async def _keep_or_remove(update: Update, context: BotContext, field: str) -> bool:
-    """Handle the "remove" / "keep" buttons of optional fields; True when handled."""
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and message.text is not None and user is not None
-    catalogue = context.services.catalogue
-    text = message.text.strip()
-    if catalogue.matches("profile.remove_value", text):
-        await _save(update, context, field, None)
+def _is(turn: Turn, key: str) -> bool:
+    return turn.services.catalogue.matches(key, (turn.typed or "").strip())
+
+
+async def _keep_or_remove(turn: Turn, field: str) -> bool:
+    """Handle the "remove" / "keep" answers of optional fields; True when handled."""
+    if _is(turn, "profile.remove_value"):
+        await _save(turn, field, None)
         return True
-    if catalogue.matches("profile.keep_value", text):
-        await context.services.flows.clear(user.id)
-        await say(update, context, "flow.cancelled", reply_markup=await main_menu(update, context))
+    if _is(turn, "profile.keep_value"):
+        await turn.services.flows.clear(turn.person)
+        await turn.say("flow.cancelled", keyboard=await turn.main_menu())
         return True
     return False
 
 
-async def on_name(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    await _save(update, context, "name", message.text)
+async def on_name(turn: Turn, state: FlowState) -> None:
+    await _save(turn, "name", turn.typed or "")
 
 
-async def on_email(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    if not await _keep_or_remove(update, context, "email"):
-        await _save(update, context, "email", message.text)
+async def on_email(turn: Turn, state: FlowState) -> None:
+    if not await _keep_or_remove(turn, "email"):
+        await _save(turn, "email", turn.typed or "")
 
 
-async def on_phone_text(update: Update, context: BotContext, state: FlowState) -> None:
-    if not await _keep_or_remove(update, context, "phone"):
-        await say(update, context, "onboarding.phone_use_button")
+async def on_phone_text(turn: Turn, state: FlowState) -> None:
+    if await _keep_or_remove(turn, "phone"):
+        return
+    if turn.chat.capabilities.share_contact:
+        await turn.say("onboarding.phone_use_button")
+    elif (phone := await typed_phone(turn)) is not None:
+        await _save(turn, "phone", phone)
 
 
-async def on_phone_contact(update: Update, context: BotContext, state: FlowState) -> None:
-    phone = await own_phone(update, context)
+async def on_phone_contact(turn: Turn, state: FlowState) -> None:
+    phone = await own_phone(turn)
     if phone is not None:
-        await _save(update, context, "phone", phone)
+        await _save(turn, "phone", phone)
 
 
-async def unit_chosen(update: Update, context: BotContext, state: FlowState, unit_id: int) -> None:
-    await _save(update, context, "unit", unit_id)
+async def unit_chosen(turn: Turn, state: FlowState, unit_id: int) -> None:
+    await _save(turn, "unit", unit_id)
 
 
 # --- settings -----------------------------------------------------------------------------
 
 
-async def show_settings(update: Update, context: BotContext, *, edit: bool = False) -> None:
-    member = await _member_or_refuse(update, context)
+async def show_settings(turn: Turn, *, replace: bool = True) -> None:
+    """The settings card; a press on it redraws it in place (where the channel can)."""
+    member = await _member_or_refuse(turn)
     if member is None:
         return
-    on, off = (
-        await context.label(update, "settings.on"),
-        await context.label(update, "settings.off"),
-    )
+    on, off = await turn.label("settings.on"), await turn.label("settings.off")
+    languages = [
+        Button(("✓ " if member.language == code else "") + name, callbacks.pack("st", "lang", code))
+        for code, name in LANGUAGE_NAMES.items()
+    ]
     rows = [
+        languages,
         [
-            (
-                ("✓ " if member.language == "vi" else "") + "Tiếng Việt",
-                callbacks.pack("st", "lang", "vi"),
-            ),
-            (
-                ("✓ " if member.language == "en" else "") + "English",
-                callbacks.pack("st", "lang", "en"),
-            ),
-        ],
-        [
-            (
-                await context.label(
-                    update,
-                    "settings.announcements",
-                    state=off if member.announcements_muted else on,
-                ),
-                # Each switch carries the state it turns to (not "flip"): a double tap or an
-                # old copy of this card sets that state again instead of undoing it.
+            # Each switch carries the state it turns to (not "flip"): a double tap or an old
+            # copy of this card sets that state again instead of undoing it.
+            await turn.button(
+                "settings.announcements",
                 callbacks.pack("st", "ann", "on" if member.announcements_muted else "off"),
+                state=off if member.announcements_muted else on,
             )
         ],
         [
-            (
-                await context.label(
-                    update, "settings.reminders", state=off if member.reminders_muted else on
-                ),
+            await turn.button(
+                "settings.reminders",
                 callbacks.pack("st", "rem", "on" if member.reminders_muted else "off"),
+                state=off if member.reminders_muted else on,
             )
         ],
     ]
-    if edit:
-        await edit_or_send(update, context, "settings.card", reply_markup=inline(rows))
+    if replace:
+        await turn.show("settings.card", buttons=rows)
     else:
-        await say(update, context, "settings.card", reply_markup=inline(rows))
+        await turn.say("settings.card", buttons=rows)
 
 
-async def settings_command(update: Update, context: BotContext) -> None:
-    await show_settings(update, context)
-
-
-async def on_settings_callback(update: Update, context: BotContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    member = await _member_or_refuse(update, context)
+async def on_settings_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    member = await _member_or_refuse(turn)
     if member is None:
         return
-    service = context.services.member_service
+    service = turn.services.member_service
     if parsed is None:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
     if parsed.action == "show":
-        await answer(update, context)
-        await show_settings(update, context)
+        await turn.answer()
+        await show_settings(turn, replace=False)
         return
-    if parsed.action == "lang" and parsed.arg() in context.services.catalogue.languages:
+    if parsed.action == "lang" and parsed.arg() in turn.services.catalogue.languages:
         language = parsed.arg()
         assert language is not None
         changed = language != member.language
         await service.update_field(member, "language", language)
-        context.forget_actor()
-        await answer(update, context, "settings.saved")
-        await show_settings(update, context, edit=True)
+        turn.forget_actor()
+        await turn.answer("settings.saved")
+        await show_settings(turn)
         if changed:
-            await say(
-                update,
-                context,
-                "settings.language_changed",
-                reply_markup=await main_menu(update, context),
-            )
+            await turn.say("settings.language_changed", keyboard=await turn.main_menu())
         return
     switch_to = parsed.arg()
     if parsed.action == "ann" and switch_to in ("on", "off"):
@@ -298,45 +236,42 @@ async def on_settings_callback(update: Update, context: BotContext) -> None:
         await service.set_muted(member, reminders=switch_to == "off")
     elif parsed.action in ("ann", "rem"):
         # A switch drawn before they carried their target state: show them as they are.
-        await answer(update, context, "common.button_expired")
-        await show_settings(update, context, edit=True)
+        await turn.answer("common.button_expired")
+        await show_settings(turn)
         return
     else:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    context.forget_actor()
-    await answer(update, context, "settings.saved")
-    await show_settings(update, context, edit=True)
+    turn.forget_actor()
+    await turn.answer("settings.saved")
+    await show_settings(turn)
 
 
 # --- privacy ------------------------------------------------------------------------------
 
 
-async def my_data(update: Update, context: BotContext) -> None:
-    member = await _member_or_refuse(update, context)
-    chat = update.effective_chat
-    if member is None or chat is None:
+async def my_data(turn: Turn) -> None:
+    member = await _member_or_refuse(turn)
+    if member is None:
         return
-    data = await context.services.privacy.my_data(member)
+    data = await turn.services.privacy.my_data(member)
     if data is None:  # erased between the look-up and now
-        await say(update, context, "access.not_member")
+        await turn.say("access.not_member")
         return
-    language = await context.language(update)
-    profile = await context.services.member_service.profile(member)
-    none = await context.label(update, "common.not_provided")
+    language = await turn.language()
+    profile = await turn.services.member_service.profile(member)
+    none = await turn.label("common.not_provided")
     counts = data.summary
-    await say(
-        update,
-        context,
+    await turn.say(
         "privacy.mydata",
         name=member.full_name,
         unit=profile.unit.name if profile.unit else none,
         phone=member.phone or none,
         email=member.email or none,
         username=("@" + member.username) if member.username else none,
-        language=member.language,
-        consent=_local(context, member.consent_at),
-        role=await context.label(update, f"role.{profile.role.value}"),
+        language=LANGUAGE_NAMES.get(member.language, member.language),
+        consent=_local(turn, member.consent_at),
+        role=await turn.label(f"role.{profile.role.value}"),
         registrations=counts.registrations,
         attended=counts.attended,
         hours=format_figure(counts.hours, language),
@@ -345,78 +280,76 @@ async def my_data(update: Update, context: BotContext) -> None:
         supports=counts.supports_given,
         announcements=counts.announcements,
     )
-    await context.bot.send_document(
-        chat.id,
-        InputFile(data.to_json(), filename="nhipcau-du-lieu-cua-toi.json"),
-        caption=await context.text(update, "privacy.mydata_file"),
+    await turn.document(
+        Attachment(
+            "nhipcau-du-lieu-cua-toi.json",
+            content=data.to_json(),
+            mime="application/json",
+            for_member=member.id,
+        ),
+        "privacy.mydata_file",
     )
 
 
-async def forget_me(update: Update, context: BotContext) -> None:
-    member = await _member_or_refuse(update, context)
-    user = update.effective_user
-    if member is None or user is None:
+async def forget_me(turn: Turn) -> None:
+    member = await _member_or_refuse(turn)
+    if member is None:
         return
     # The "yes" button carries a one-time code kept in the flow state: an old or forged press
     # cannot erase an account, only the confirmation asked for just now can.
     code = secrets.token_hex(4)
-    await context.services.flows.start(user.id, PRIVACY_FLOW, "confirm_forget", code=code)
-    await ask_to_confirm(
-        update,
-        context,
+    await turn.services.flows.start(turn.person, PRIVACY_FLOW, "confirm_forget", code=code)
+    await turn.ask_to_confirm(
         "privacy.forget_ask",
         yes=("privacy.forget_confirm", callbacks.pack("pv", "forget", "yes", code)),
         no=("privacy.forget_keep", callbacks.pack("pv", "forget", "no")),
     )
 
 
-async def on_privacy_callback(update: Update, context: BotContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    member = await _member_or_refuse(update, context)
+async def on_privacy_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    member = await _member_or_refuse(turn)
     if member is None:
         return
-    user = update.effective_user
     if parsed is None or parsed.action != "forget" or parsed.arg() not in ("yes", "no"):
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
     if parsed.arg() == "no":
-        await answer(update, context)
-        if user is not None:
-            await context.services.flows.clear(user.id)
-        await edit_or_send(update, context, "privacy.forget_kept")
+        await turn.answer()
+        await turn.services.flows.clear(turn.person)
+        await turn.show("privacy.forget_kept")
         return
-    state = await context.services.flows.get(user.id) if user else None
+    state = await turn.services.flows.get(turn.person)
     if (
         state is None
         or state.flow != PRIVACY_FLOW
         or not parsed.arg(1)
         or state.data.get("code") != parsed.arg(1)
     ):
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    await answer(update, context)
-    language = await context.language(update)
-    result = await context.services.privacy.forget(member)
-    context.forget_actor()
-    context.use_language(language)
-    await edit_or_send(update, context, "privacy.forgotten")
-    await say(update, context, "privacy.forgotten_next", reply_markup=ReplyKeyboardRemove())
-    await tell_promoted(context, result.promotions)
+    await turn.answer()
+    language = await turn.language()
+    await turn.services.privacy.forget(member)
+    turn.forget_actor()
+    turn.use_language(language)
+    await turn.show("privacy.forgotten")
+    await turn.say("privacy.forgotten_next", keyboard=REMOVE_KEYBOARD)
 
 
-def register(app: Application, router: Router) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("profile", show_profile, filters=private))
-    app.add_handler(CommandHandler("settings", settings_command, filters=private))
-    app.add_handler(CommandHandler("mydata", my_data, filters=private))
-    app.add_handler(CommandHandler("forgetme", forget_me, filters=private))
-    app.add_handler(CallbackQueryHandler(on_profile_callback, pattern=r"^pf:"))
-    app.add_handler(CallbackQueryHandler(on_settings_callback, pattern=r"^st:"))
-    app.add_handler(CallbackQueryHandler(on_privacy_callback, pattern=r"^pv:"))
-    router.text_steps[(FLOW, "name")] = on_name
-    router.text_steps[(FLOW, "email")] = on_email
-    router.text_steps[(FLOW, "phone")] = on_phone_text
-    router.text_steps[(FLOW, "unit")] = on_unit_text
-    router.contact_steps[(FLOW, "phone")] = on_phone_contact
-    router.unit_chosen[FLOW] = unit_chosen
-    router.menu["menu.profile"] = show_profile
+def register(routes: Routes) -> None:
+    routes.commands["profile"] = show_profile
+    routes.commands["settings"] = show_settings
+    routes.commands["mydata"] = my_data
+    routes.commands["forgetme"] = forget_me
+    routes.actions["pf"] = on_profile_press
+    routes.actions["st"] = on_settings_press
+    routes.actions["pv"] = on_privacy_press
+    routes.text_steps[(FLOW, "name")] = on_name
+    routes.text_steps[(FLOW, "email")] = on_email
+    routes.text_steps[(FLOW, "phone")] = on_phone_text
+    routes.text_steps[(FLOW, "unit")] = on_unit_text
+    routes.contact_steps[(FLOW, "phone")] = on_phone_contact
+    routes.unit_chosen[FLOW] = unit_chosen
+    routes.menu["menu.profile"] = show_profile
+    routes.flows.update({FLOW, PRIVACY_FLOW})

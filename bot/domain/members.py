@@ -38,6 +38,17 @@ class Person:
         return int(self.user_id) if self.channel is Channel.TELEGRAM else None
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelUser:
+    """What the channel tells about the sender (never trusted for anything but display)."""
+
+    person: Person
+    display_name: str = ""  # the full name the channel shows
+    first_name: str = ""  # how to greet them (Telegram's first name; Zalo's display name)
+    username: str | None = None  # Telegram's @username
+    language_code: str | None = None
+
+
 class Role(enum.StrEnum):
     MEMBER = "member"
     CADRE = "cadre"

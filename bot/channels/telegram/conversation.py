@@ -4,6 +4,7 @@ toasts on pressed buttons, photos and documents; and PTB updates read as journey
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -19,11 +20,10 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
-from bot.domain.members import Channel, Person
+from bot.domain.members import Channel, ChannelUser, Person
 from handlers.dialog import (
     Attachment,
     Capabilities,
-    ChannelUser,
     Command,
     FileKind,
     FileRef,
@@ -97,6 +97,9 @@ class TelegramConversation:
         self._bot = bot
         self._chat_id = chat_id
         self._query = query
+        # The PTB update and context, for journeys still written for Telegram only (a start
+        # payload or a panel button that leads into one); gone once every journey is neutral.
+        self.legacy: tuple[Any, Any] | None = None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -166,6 +169,7 @@ def read_update(update: Update) -> tuple[ChannelUser, Input] | None:
     sender = ChannelUser(
         person_of(user.id),
         display_name=user.full_name,
+        first_name=user.first_name,
         username=user.username,
         language_code=user.language_code,
     )
