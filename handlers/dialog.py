@@ -164,6 +164,8 @@ class Capabilities:
     share_contact: bool  # the person can share their phone with one tap
     deep_links: bool  # links like t.me/<bot>?start=… open the bot with a payload
     command_menu: bool  # the channel shows a "/" command menu
+    # The person can send any file (a PDF, a spreadsheet), not only images.
+    documents: bool = False
 
 
 class Unreachable(Exception):

@@ -14,7 +14,6 @@ from handlers import (
     attendance,
     broadcasts,
     exports,
-    initiatives,
     reminders,
     router,
 )
@@ -41,7 +40,6 @@ def register_legacy(app: AnyApp) -> router.Router:
     reminders.register(shim)
     activities.register(shim, legacy)
     attendance.register(shim, legacy)
-    initiatives.register(shim, legacy)
     exports.register(shim, legacy)
     private = filters.ChatType.PRIVATE
     for handler in (

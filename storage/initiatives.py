@@ -24,6 +24,7 @@ from bot.domain.initiatives import (
     NewAttachment,
     RecognitionLevel,
 )
+from bot.domain.members import Channel
 from storage.db import Database, from_db_time, to_db_time
 
 _COLUMNS = (
@@ -112,7 +113,7 @@ class InitiativeRepository:
 
     async def attachments(self, initiative_id: int) -> list[Attachment]:
         rows = await self._db.fetch_all(
-            "SELECT id, initiative_id, kind, file_id, file_unique_id, name, size, mime "
+            "SELECT id, initiative_id, kind, file_id, file_unique_id, name, size, mime, channel "
             "FROM initiative_attachments WHERE initiative_id = ? ORDER BY id",
             (initiative_id,),
         )
@@ -126,6 +127,7 @@ class InitiativeRepository:
                 name=r["name"],
                 size=r["size"],
                 mime=r["mime"],
+                channel=Channel(r["channel"]),
             )
             for r in rows
         ]
@@ -296,12 +298,13 @@ class InitiativeRepository:
             if int(row[1]) >= max_count:
                 return "full"
             cursor = await conn.execute(
-                "INSERT INTO initiative_attachments (initiative_id, kind, file_id, file_unique_id,"
-                " name, size, mime, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO initiative_attachments (initiative_id, kind, channel, file_id, "
+                "file_unique_id, name, size, mime, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(initiative_id, file_unique_id) DO NOTHING",
                 (
                     initiative_id,
                     new.kind,
+                    new.channel.value,
                     new.file_id,
                     new.file_unique_id,
                     new.name,

@@ -517,7 +517,7 @@ async def _copy_initiatives(ctx: CopyContext) -> dict[str, Any]:
     initiatives = []
     for r in rows:
         attachments = await ctx.db.fetch_all(
-            "SELECT kind, name, size, mime, file_id, added_at FROM initiative_attachments "
+            "SELECT kind, name, size, mime, channel, file_id, added_at FROM initiative_attachments "
             "WHERE initiative_id = ? ORDER BY id",
             (r["id"],),
         )
@@ -548,7 +548,9 @@ async def _copy_initiatives(ctx: CopyContext) -> dict[str, Any]:
                         "name": a["name"],
                         "size": a["size"],
                         "mime": a["mime"],
-                        "telegram_file_id": a["file_id"],
+                        "channel": a["channel"],
+                        # A Telegram file id, or the name of a Zalo image kept by the bot.
+                        "file_id": a["file_id"],
                         "added_at": _time(a["added_at"]),
                     }
                     for a in attachments
@@ -853,7 +855,7 @@ PERSONAL_DATA: tuple[TableSteps, ...] = (
     TableSteps(
         "initiative_attachments",
         {
-            "file_id, file_unique_id, name (not accepted)": "deleted with the text",
+            "channel, file_id, file_unique_id, name (not accepted)": "deleted with the text",
             "of accepted / recognised ones": "kept with the unit's record",
         },
         _erase_attachments,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from bot.domain.members import Channel
+
 TEXT_FIELDS = ("problem", "solution", "benefit")
 REQUIRED_FIELDS = ("title", "field", *TEXT_FIELDS)
 T = TypeVar("T")
@@ -101,11 +103,12 @@ class Attachment:
     id: int
     initiative_id: int
     kind: str  # "document" | "photo"
-    file_id: str
+    file_id: str  # the channel's reference: a Telegram file id, a Zalo image stored by the bot
     file_unique_id: str
     name: str
     size: int | None
     mime: str | None
+    channel: Channel = Channel.TELEGRAM  # whose reference ``file_id`` is
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,7 @@ class NewAttachment:
     name: str
     size: int | None
     mime: str | None
+    channel: Channel = Channel.TELEGRAM
 
 
 @dataclass(frozen=True, slots=True)

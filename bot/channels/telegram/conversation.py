@@ -42,7 +42,9 @@ from handlers.dialog import (
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES = Capabilities(edits=True, share_contact=True, deep_links=True, command_menu=True)
+CAPABILITIES = Capabilities(
+    edits=True, share_contact=True, deep_links=True, command_menu=True, documents=True
+)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
