@@ -9,15 +9,7 @@ from telegram.ext import Application, BaseHandler, MessageHandler, filters
 
 from bot.channels.telegram import guards
 from bot.channels.telegram.entry import LEGACY_GROUP
-from handlers import (
-    activities,
-    attendance,
-    broadcasts,
-    exports,
-    initiatives,
-    reminders,
-    router,
-)
+from handlers import activities, attendance, initiatives, router
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -37,12 +29,9 @@ def register_legacy(app: AnyApp) -> router.Router:
     legacy = router.Router()
     app.bot_data["router"] = legacy
     shim = cast(AnyApp, _LegacyGroup(app))
-    broadcasts.register(shim, legacy)
-    reminders.register(shim)
     activities.register(shim, legacy)
     attendance.register(shim, legacy)
     initiatives.register(shim, legacy)
-    exports.register(shim, legacy)
     private = filters.ChatType.PRIVATE
     for handler in (
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, router.on_text),
