@@ -217,14 +217,10 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     )
     await api.start()
 
-    async def language_of(telegram_id: int) -> str:
-        member = await services.members.by_telegram_id(telegram_id)
-        return member.language if member else services.catalogue.default
-
     broadcasts = BroadcastSender(
         services.broadcasts.repository,
         TelegramTransport(api, services.catalogue, paid=config.broadcast.paid),
-        TelegramProgress(app.bot, services.catalogue, language_of, config.bot.tz),
+        TelegramProgress(app.bot, services.catalogue, services.members.by_id, config.bot.tz),
         services.clock,
         courier,
         actor_of=services.member_service.actor_by_member_id,

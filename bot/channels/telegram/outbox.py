@@ -19,7 +19,7 @@ from bot.channels.telegram.conversation import inline_markup
 from bot.clock import Clock
 from bot.delivery import Failed, Outcome
 from bot.domain.broadcasts import Broadcast, DeliveryCounts, Recipient
-from bot.domain.members import Channel
+from bot.domain.members import Channel, Member
 from bot.domain.notices import Notice
 from bot.i18n import Catalogue
 from bot.reminders import DueMessage
@@ -102,20 +102,28 @@ class TelegramProgress:
         self,
         bot: ExtBot[None],
         catalogue: Catalogue,
-        language_of: Callable[[int], Awaitable[str]],
+        author_of: Callable[[int], Awaitable[Member | None]],
         tz: tzinfo,
     ) -> None:
         self._bot = bot
         self._catalogue = catalogue
-        self._language_of = language_of
+        self._author_of = author_of  # a member by id (a broadcast records its author's)
         self._tz = tz
+
+    async def _language(self, author: Member | None) -> str:
+        return author.language if author is not None else self._catalogue.default
 
     async def cancelled_by_bot(self, broadcast: Broadcast) -> None:
         """The author hears why their scheduled broadcast did not go out (if they can be
         reached: a blocked bot or an unknown chat is only logged)."""
-        chat_id = broadcast.progress_chat_id or broadcast.created_by
-        language = await self._language_of(broadcast.created_by)
-        reply = author_not_allowed_reply(self._catalogue, language, broadcast, self._tz)
+        author = await self._author_of(broadcast.created_by)
+        chat_id = broadcast.progress_chat_id or (author.telegram_id if author else None)
+        if chat_id is None:
+            log.info("the author of broadcast %s has no Telegram chat to be told in", broadcast.id)
+            return
+        reply = author_not_allowed_reply(
+            self._catalogue, await self._language(author), broadcast, self._tz
+        )
         try:
             await self._bot.send_message(chat_id, reply.text, parse_mode=ParseMode.HTML)
         except TelegramError as exc:
@@ -127,7 +135,7 @@ class TelegramProgress:
         chat_id = broadcast.progress_chat_id
         if chat_id is None:
             return
-        language = await self._language_of(broadcast.created_by)
+        language = await self._language(await self._author_of(broadcast.created_by))
         if broadcast.progress_message_id is not None:
             reply = progress_reply(self._catalogue, language, broadcast, counts, eta, final=final)
             try:
