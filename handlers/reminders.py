@@ -38,21 +38,18 @@ async def on_press(turn: Turn) -> None:
         await turn.answer("reminders.see_you")
         await turn.show("reminders.confirmed_coming")
         return
-    activities = turn.services.activities
     try:
-        result = await activities.cancel_registration(actor, activity_id)
+        result = await turn.services.activities.cancel_registration(actor, activity_id)
     except NotAllowed as exc:
         await turn.answer(exc.reason, alert=True)
         return
     except InvalidInput as exc:
         await turn.answer(exc.key, alert=True, **exc.params)
         return
+    # Whoever gets the seat hears it through the notice outbox: the service wrote the notice
+    # with the promotion and woke the outbox (ActivityService.notices_queued) already.
     await turn.answer()
     await turn.show("reminders.cancelled", title=result.activity.title)
-    if result.promoted:
-        # The promoted hear it through the notice outbox (written with the promotion itself):
-        # this only says "look now".
-        activities.notices_queued()
 
 
 def register(routes: Routes) -> None:
