@@ -240,6 +240,7 @@ async def run_export(turn: Turn, actor: Actor, request: ExportRequest) -> None:
         failure = catalogue.text(language, exc.key, **exc.params)
     except Unreachable:
         log.info("the asker of an export cannot be reached any more")
+        await services.member_service.mark_unreachable(turn.person)
         return
     except Exception:
         log.exception("an export failed")
