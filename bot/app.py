@@ -28,7 +28,14 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 from bot.broadcasts import BroadcastSender
 from bot.channels.messenger import ChannelMessenger
 from bot.channels.telegram import entry, guards
+from bot.channels.telegram.bulk_api import BulkBotApi
 from bot.channels.telegram.commands import commands_for
+from bot.channels.telegram.outbox import (
+    TelegramNoticeTransport,
+    TelegramProgress,
+    TelegramReminderTransport,
+    TelegramTransport,
+)
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Config
 from bot.delivery import Courier, DeliverySettings
@@ -38,14 +45,10 @@ from bot.reminders import ReminderScheduler
 from bot.services import Services
 from bot.webhook import WebhookServer, start_webhook_server
 from handlers.aiohttp_request import AiohttpRequest
-from handlers.broadcasts import TelegramProgress, TelegramTransport
-from handlers.bulk_api import BulkBotApi
 from handlers.context import BotContext
 from handlers.dispatch import Routes
 from handlers.journeys import build_routes
 from handlers.lanes import PerPersonUpdateProcessor
-from handlers.notices import TelegramNoticeTransport
-from handlers.reminders import TelegramReminderTransport
 from handlers.telegram_wiring import register_legacy
 from storage.notices import NoticeRepository
 
@@ -214,14 +217,10 @@ async def start_outboxes(app: BotApplication, services: Services) -> Outboxes:
     )
     await api.start()
 
-    async def language_of(telegram_id: int) -> str:
-        member = await services.members.by_telegram_id(telegram_id)
-        return member.language if member else services.catalogue.default
-
     broadcasts = BroadcastSender(
         services.broadcasts.repository,
-        TelegramTransport(api, services.catalogue, app.bot.username, paid=config.broadcast.paid),
-        TelegramProgress(app.bot, services.catalogue, language_of, config.bot.tz),
+        TelegramTransport(api, services.catalogue, paid=config.broadcast.paid),
+        TelegramProgress(app.bot, services.catalogue, services.members.by_id, config.bot.tz),
         services.clock,
         courier,
         actor_of=services.member_service.actor_by_member_id,

@@ -1,8 +1,8 @@
 """Broadcasts (SPEC 2.5): composing an announcement for an audience, and delivering it through a
 durable, rate-limited outbox that survives crashes and restarts.
 
-The sender knows nothing of Telegram: it hands each recipient to a ``Transport`` (the Telegram
-adapter lives in ``handlers/broadcasts.py``) and records what came back. Every recipient row is
+The sender knows nothing of Telegram: it hands each recipient to a ``Transport`` (Telegram's
+lives in ``bot/channels/telegram/outbox.py``) and records what came back. Every recipient row is
 written before the first send; each outcome is recorded right after its send (in small batches),
 so after a crash only the messages in flight can repeat.
 """

@@ -48,6 +48,9 @@ class Press:
 @dataclass(frozen=True, slots=True)
 class Typed:
     text: str
+    # The message as Telegram HTML, where the channel has formatting (bold, links… as tags);
+    # None where it has none: then ``text`` is plain text, every character as typed.
+    html: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class Upload:
     size: int | None
     mime: str | None
     caption: str | None = None
+    caption_html: str | None = None  # as ``Typed.html``, for the caption
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,16 @@ class Capabilities:
     command_menu: bool  # the channel shows a "/" command menu
     # The person can send any file (a PDF, a spreadsheet), not only images.
     documents: bool = False
+    formatting: bool = False  # typed text may carry formatting (it arrives as ``Typed.html``)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Where a sent message can be found again to be edited later (a broadcast's live progress),
+    on channels that edit messages."""
+
+    chat_id: int
+    message_id: int
 
 
 class Unreachable(Exception):
@@ -178,8 +192,12 @@ class Conversation(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
-    async def send(self, reply: Reply) -> None:
-        """A new message."""
+    async def send(self, reply: Reply) -> Posted | None:
+        """A new message; where the channel can edit it later, where it is.
+
+        May also be called after the turn has ended (a long export hands its file over from a
+        task beside the person's lane): a channel that collects a turn's replies sends such a
+        late reply at once."""
 
     async def replace(self, reply: Reply) -> None:
         """Replace the message whose button was pressed, where the channel can; else send."""
@@ -319,8 +337,8 @@ class Turn:
         else:
             await self.chat.send(reply)
 
-    async def send(self, reply: Reply) -> None:
-        await self.chat.send(reply)
+    async def send(self, reply: Reply) -> Posted | None:
+        return await self.chat.send(reply)
 
     async def answer(
         self, key: str | None = None, /, *, alert: bool = False, **params: Any

@@ -1,6 +1,7 @@
-"""Exports and statistics on Telegram (SPEC 2.6): ``/export`` picks kind → scope → format with
-buttons and sends the file back as a document; ``/stats`` shows per-unit figures, a ranking and
-a chart. Every press re-checks the role and the unit through the services."""
+"""Exports and statistics (SPEC 2.6), for every channel: ``/export`` picks kind → scope →
+format and hands the file over as a document made for the asker; ``/stats`` shows per-unit
+figures, a ranking and a chart. Every press re-checks the role and the unit through the
+services."""
 
 from __future__ import annotations
 
@@ -10,12 +11,8 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from telegram import Bot, InputFile, Update
-from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
-
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.members import Actor
+from bot.domain.members import Actor, FlowState
 from bot.exports import (
     SCOPES,
     ExportFormat,
@@ -27,56 +24,49 @@ from bot.exports import (
     parse_date_range,
 )
 from bot.figures import format_figure, format_percent
-from bot.flows import FlowState
 from bot.i18n import Catalogue
-from bot.services import Services
 from bot.stats import TOP_UNITS, ChartLabels, PeriodKind, StatsReport, chart_png, number
 from handlers import callbacks
-from handlers.context import BotContext
-from handlers.router import Router
-from handlers.ui import answer, edit_or_send, inline, page_row, say
+from handlers.dialog import Attachment, Button, Reply, Turn, Unreachable
+from handlers.dispatch import Routes
 
 log = logging.getLogger(__name__)
 
 FLOW = "export"
 UNITS_PER_PAGE = 8
-UPLOAD_TIMEOUT = 300  # seconds for a large document
+MIME_TYPES = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".csv": "text/csv",
+    ".zip": "application/zip",
+}
+# Exports running beside their asker's lane (kept referenced until they end).
+_RUNNING: set[asyncio.Task[None]] = set()
 
 
-async def _exporter(update: Update, context: BotContext) -> Actor | None:
-    actor = await context.actor(update)
-    if context.services.exports.may_export(actor):
+async def _exporter(turn: Turn) -> Actor | None:
+    actor = await turn.actor()
+    if turn.services.exports.may_export(actor):
         return actor
-    if update.callback_query:
-        await answer(update, context, "access.denied", alert=True)
-    else:
-        await say(update, context, "access.denied")
+    await turn.refuse("access.denied")
     return None
 
 
 # --- /export ----------------------------------------------------------------------------------
 
 
-async def start_export(update: Update, context: BotContext) -> None:
-    actor = await _exporter(update, context)
-    user = update.effective_user
-    if actor is None or user is None:
+async def start_export(turn: Turn) -> None:
+    if await _exporter(turn) is None:
         return
-    await context.services.flows.start(user.id, FLOW, "kind")
+    await turn.services.flows.start(turn.person, FLOW, "kind")
     rows = [
-        [
-            (
-                await context.label(update, f"exports.kind.{kind.value}"),
-                callbacks.pack("ex", "k", kind),
-            )
-        ]
+        [await turn.button(f"exports.kind.{kind.value}", callbacks.pack("ex", "k", kind))]
         for kind in ExportKind
     ]
-    await say(update, context, "exports.pick_kind", reply_markup=inline(rows))
+    await turn.say("exports.pick_kind", buttons=rows)
 
 
-async def _ask_scope(update: Update, context: BotContext, actor: Actor, kind: ExportKind) -> None:
-    rows = []
+async def _ask_scope(turn: Turn, actor: Actor, kind: ExportKind) -> None:
+    rows: list[list[Button]] = []
     for scope in SCOPES[kind]:
         if scope is ScopeKind.UNIT and not actor.is_admin:
             continue  # a cadre's "all" is their unit already
@@ -85,38 +75,34 @@ async def _ask_scope(update: Update, context: BotContext, actor: Actor, kind: Ex
             if scope is ScopeKind.ALL and not actor.is_admin
             else (f"exports.scope.{scope.value}")
         )
-        rows.append([(await context.label(update, key), callbacks.pack("ex", "s", scope))])
-    await edit_or_send(
-        update,
-        context,
-        "exports.pick_scope",
-        reply_markup=inline(rows),
-        kind=await context.label(update, f"exports.kind.{kind.value}"),
+        rows.append([await turn.button(key, callbacks.pack("ex", "s", scope))])
+    await turn.show(
+        "exports.pick_scope", buttons=rows, kind=await turn.label(f"exports.kind.{kind.value}")
     )
 
 
-async def _ask_format(update: Update, context: BotContext) -> None:
+async def _ask_format(turn: Turn) -> None:
     rows = [
         [
-            (await context.label(update, "exports.format.xlsx"), callbacks.pack("ex", "f", "xlsx")),
-            (await context.label(update, "exports.format.csv"), callbacks.pack("ex", "f", "csv")),
+            await turn.button("exports.format.xlsx", callbacks.pack("ex", "f", "xlsx")),
+            await turn.button("exports.format.csv", callbacks.pack("ex", "f", "csv")),
         ]
     ]
-    await edit_or_send(update, context, "exports.pick_format", reply_markup=inline(rows))
+    await turn.show("exports.pick_format", buttons=rows)
 
 
-async def _show_units(update: Update, context: BotContext, page: int) -> None:
-    units = await context.services.units.all()
+async def _show_units(turn: Turn, page: int) -> None:
+    units = await turn.services.units.all()
     pages = max(1, -(-len(units) // UNITS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     rows = [
-        [(f"{u.code} — {u.name}", callbacks.pack("ex", "u", u.id))]
+        [Button(f"{u.code} — {u.name}", callbacks.pack("ex", "u", u.id))]
         for u in units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
     ]
-    nav = await page_row(update, context, page, pages, lambda n: callbacks.pack("ex", "up", n))
+    nav = await turn.page_row(page, pages, lambda n: callbacks.pack("ex", "up", n))
     if nav:
         rows.append(nav)
-    await edit_or_send(update, context, "exports.pick_unit", reply_markup=inline(rows))
+    await turn.show("exports.pick_unit", buttons=rows)
 
 
 def _scope_of(state: FlowState) -> ExportScope:
@@ -130,154 +116,146 @@ def _scope_of(state: FlowState) -> ExportScope:
     )
 
 
-async def _choose_scope(
-    update: Update, context: BotContext, actor: Actor, state: FlowState, **scope: object
-) -> None:
+async def _choose_scope(turn: Turn, actor: Actor, state: FlowState, **scope: object) -> None:
     """Check the chosen scope now (a forged press is refused here) and again when running."""
-    user = update.effective_user
-    assert user is not None
     kind = ExportKind(state.data["kind"])
     moved = FlowState(state.flow, state.step, {**state.data, **scope})
     try:
-        await context.services.exports.check(actor, kind, _scope_of(moved))
+        await turn.services.exports.check(actor, kind, _scope_of(moved))
     except NotAllowed:
-        await edit_or_send(update, context, "exports.not_allowed")
+        await turn.show("exports.not_allowed")
         return
     except InvalidInput as exc:
-        await edit_or_send(update, context, exc.key, **exc.params)
+        await turn.show(exc.key, **exc.params)
         return
-    await context.services.flows.move(user.id, state, "format", **scope)
-    await _ask_format(update, context)
+    await turn.services.flows.move(turn.person, state, "format", **scope)
+    await _ask_format(turn)
 
 
-async def on_dates(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    actor = await _exporter(update, context)
-    if message is None or message.text is None or actor is None:
+async def on_dates(turn: Turn, state: FlowState) -> None:
+    actor = await _exporter(turn)
+    if actor is None:
         return
     try:
-        date_from, date_to = parse_date_range(message.text)
+        date_from, date_to = parse_date_range(turn.typed or "")
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, **exc.params)
         return
-    await _choose_scope(
-        update, context, actor, state, **{"from": date_from.isoformat(), "to": date_to.isoformat()}
-    )
+    dates = {"from": date_from.isoformat(), "to": date_to.isoformat()}
+    await _choose_scope(turn, actor, state, **dates)
 
 
-async def on_export_callback(update: Update, context: BotContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    user = update.effective_user
-    actor = await _exporter(update, context)
-    if actor is None or user is None:
+async def on_export_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    actor = await _exporter(turn)
+    if actor is None:
         return
-    services = context.services
-    state = await services.flows.get(user.id)
+    services = turn.services
+    state = await services.flows.get(turn.person)
     if parsed is None or state is None or state.flow != FLOW:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    await answer(update, context)
+    await turn.answer()
     action, step = parsed.action, state.step
     if action == "k" and step == "kind" and parsed.arg() in set(ExportKind):
         kind = ExportKind(str(parsed.arg()))
-        await services.flows.start(user.id, FLOW, "scope", kind=kind.value)
-        await _ask_scope(update, context, actor, kind)
+        await services.flows.start(turn.person, FLOW, "scope", kind=kind.value)
+        await _ask_scope(turn, actor, kind)
     elif action == "s" and step == "scope" and parsed.arg() in set(ScopeKind):
-        await _on_scope_kind(update, context, actor, state, ScopeKind(str(parsed.arg())))
+        await _on_scope_kind(turn, actor, state, ScopeKind(str(parsed.arg())))
     elif action == "a" and step == "activity" and parsed.int_arg() is not None:
-        await _choose_scope(update, context, actor, state, activity_id=parsed.int_arg())
+        await _choose_scope(turn, actor, state, activity_id=parsed.int_arg())
     elif action == "c" and step == "campaign" and parsed.int_arg() is not None:
-        await _choose_scope(update, context, actor, state, campaign_id=parsed.int_arg())
+        await _choose_scope(turn, actor, state, campaign_id=parsed.int_arg())
     elif action == "u" and step == "unit" and parsed.int_arg() is not None:
-        await _choose_scope(update, context, actor, state, unit_id=parsed.int_arg())
+        await _choose_scope(turn, actor, state, unit_id=parsed.int_arg())
     elif action == "up" and step == "unit":
-        await _show_units(update, context, parsed.int_arg() or 0)
+        await _show_units(turn, parsed.int_arg() or 0)
     elif action == "f" and step == "format" and parsed.arg() in set(ExportFormat):
-        await services.flows.clear(user.id)  # a second tap finds no flow: no double export
-        await _start_run(update, context, actor, state, ExportFormat(str(parsed.arg())))
+        await services.flows.clear(turn.person)  # a second tap finds no flow: no double export
+        await _start_run(turn, actor, state, ExportFormat(str(parsed.arg())))
     else:
-        await say(update, context, "common.button_expired")
+        await turn.say("common.button_expired")
 
 
-async def _on_scope_kind(
-    update: Update, context: BotContext, actor: Actor, state: FlowState, scope: ScopeKind
-) -> None:
-    user = update.effective_user
-    assert user is not None
-    services = context.services
+async def _on_scope_kind(turn: Turn, actor: Actor, state: FlowState, scope: ScopeKind) -> None:
+    services = turn.services
     kind = ExportKind(state.data["kind"])
     if scope not in SCOPES[kind]:
-        await say(update, context, "exports.scope_unsupported")
+        await turn.say("exports.scope_unsupported")
     elif scope is ScopeKind.ALL:
-        await _choose_scope(update, context, actor, state)
+        await _choose_scope(turn, actor, state)
     elif scope is ScopeKind.ACTIVITY:
         choices = await services.exports.activities_to_pick(actor)
         if not choices:
-            await edit_or_send(update, context, "exports.no_activities")
+            await turn.show("exports.no_activities")
             return
-        await services.flows.move(user.id, state, "activity")
-        rows = [[(title[:60], callbacks.pack("ex", "a", i))] for i, title in choices]
-        await edit_or_send(update, context, "exports.pick_activity", reply_markup=inline(rows))
+        await services.flows.move(turn.person, state, "activity")
+        rows = [[Button(title[:60], callbacks.pack("ex", "a", i))] for i, title in choices]
+        await turn.show("exports.pick_activity", buttons=rows)
     elif scope is ScopeKind.CAMPAIGN:
         choices = await services.exports.campaigns_to_pick(actor)
         if not choices:
-            await edit_or_send(update, context, "exports.no_campaigns")
+            await turn.show("exports.no_campaigns")
             return
-        await services.flows.move(user.id, state, "campaign")
-        rows = [[(title[:60], callbacks.pack("ex", "c", i))] for i, title in choices]
-        await edit_or_send(update, context, "exports.pick_campaign", reply_markup=inline(rows))
+        await services.flows.move(turn.person, state, "campaign")
+        rows = [[Button(title[:60], callbacks.pack("ex", "c", i))] for i, title in choices]
+        await turn.show("exports.pick_campaign", buttons=rows)
     elif scope is ScopeKind.UNIT:
         if not actor.is_admin:
-            await edit_or_send(update, context, "exports.not_allowed")
+            await turn.show("exports.not_allowed")
             return
-        await services.flows.move(user.id, state, "unit")
-        await _show_units(update, context, 0)
+        await services.flows.move(turn.person, state, "unit")
+        await _show_units(turn, 0)
     else:
-        await services.flows.move(user.id, state, "dates")
-        await edit_or_send(update, context, "exports.ask_dates")
+        await services.flows.move(turn.person, state, "dates")
+        await turn.show("exports.ask_dates")
 
 
-async def _start_run(
-    update: Update, context: BotContext, actor: Actor, state: FlowState, fmt: ExportFormat
-) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    services = context.services
-    language = await context.language(update)
+async def _start_run(turn: Turn, actor: Actor, state: FlowState, fmt: ExportFormat) -> None:
+    services = turn.services
+    language = await turn.language()
     request = ExportRequest(ExportKind(state.data["kind"]), _scope_of(state), fmt, language)
-    key = "exports.queued" if services.exports.busy(actor) else "exports.working"
-    await edit_or_send(update, context, key)
+    await turn.show("exports.queued" if services.exports.busy(actor) else "exports.working")
     # A long export runs beside the person's lane, not in it: their next taps are answered.
-    context.application.create_task(
-        run_export(context.bot, services, actor, request, chat.id),
-        name=f"export-{actor.actor_id}",
-    )
+    task = asyncio.create_task(run_export(turn, actor, request), name=f"export-{actor.actor_id}")
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
 
 
-async def run_export(
-    bot: Bot, services: Services, actor: Actor, request: ExportRequest, chat_id: int
-) -> None:
+async def run_export(turn: Turn, actor: Actor, request: ExportRequest) -> None:
+    """Make the file and hand it over in the asker's chat (after their turn has ended)."""
+    services = turn.services
     catalogue = services.catalogue
     language = request.language
     try:
         with tempfile.TemporaryDirectory(prefix="nhipcau-export-") as folder:
             result = await services.exports.run(actor, request, Path(folder))
-            await _send_result(bot, catalogue, language, chat_id, result)
+            for reply in result_replies(catalogue, language, result, actor.member_id):
+                await turn.send(reply)
+        return
     except NotAllowed:
-        await bot.send_message(chat_id, catalogue.text(language, "exports.not_allowed"))
+        failure = catalogue.text(language, "exports.not_allowed")
     except InvalidInput as exc:
-        await bot.send_message(chat_id, catalogue.text(language, exc.key, **exc.params))
-    except TelegramError:
-        log.exception("sending an export failed")
-        await bot.send_message(chat_id, catalogue.text(language, "exports.failed"))
+        failure = catalogue.text(language, exc.key, **exc.params)
+    except Unreachable:
+        log.info("the asker of an export cannot be reached any more")
+        await services.member_service.mark_unreachable(turn.person)
+        return
     except Exception:
         log.exception("an export failed")
-        await bot.send_message(chat_id, catalogue.text(language, "exports.failed"))
+        failure = catalogue.text(language, "exports.failed")
+    try:
+        await turn.send(Reply(failure))
+    except Exception:
+        log.warning("could not say that an export failed")
 
 
-async def _send_result(
-    bot: Bot, catalogue: Catalogue, language: str, chat_id: int, result: ExportResult
-) -> None:
+def result_replies(
+    catalogue: Catalogue, language: str, result: ExportResult, for_member: int | None
+) -> list[Reply]:
+    """The export's files as documents made for the asker: the first with what it holds and
+    how it was packed, the others numbered."""
     caption = catalogue.text(
         language, "exports.done", rows=number(result.rows, language, 0), scope=result.scope_text
     )
@@ -289,74 +267,72 @@ async def _send_result(
         caption += "\n" + catalogue.text(
             language, "exports.packed_split", name=result.filename, parts=len(result.files)
         )
+    replies = []
     for index, path in enumerate(result.files, start=1):
         text = (
             caption
             if index == 1
             else catalogue.text(language, "exports.part", part=index, parts=len(result.files))
         )
-        with path.open("rb") as handle:
-            await bot.send_document(
-                chat_id,
-                InputFile(handle, filename=path.name),
-                caption=text,
-                write_timeout=UPLOAD_TIMEOUT,
-                read_timeout=UPLOAD_TIMEOUT,
-            )
+        document = Attachment(
+            path.name, path=path, mime=MIME_TYPES.get(path.suffix), for_member=for_member
+        )
+        replies.append(Reply(text, document=document))
+    return replies
 
 
 # --- /stats -----------------------------------------------------------------------------------
 
 
-async def start_stats(update: Update, context: BotContext) -> None:
-    actor = await context.actor(update)
-    if not context.services.stats.may_see(actor):
-        await say(update, context, "access.denied")
+async def start_stats(turn: Turn) -> None:
+    actor = await turn.actor()
+    if not turn.services.stats.may_see(actor):
+        await turn.say("access.denied")
         return
     rows = [
         [
-            (await context.label(update, "stats.period.month"), callbacks.pack("sx", "p", "month")),
-            (await context.label(update, "stats.period.year"), callbacks.pack("sx", "p", "year")),
+            await turn.button("stats.period.month", callbacks.pack("sx", "p", "month")),
+            await turn.button("stats.period.year", callbacks.pack("sx", "p", "year")),
         ],
-        [(await context.label(update, "stats.period.campaign"), callbacks.pack("sx", "cl"))],
+        [await turn.button("stats.period.campaign", callbacks.pack("sx", "cl"))],
     ]
-    await say(update, context, "stats.pick_period", reply_markup=inline(rows))
+    await turn.say("stats.pick_period", buttons=rows)
 
 
-async def on_stats_callback(update: Update, context: BotContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    actor = await context.actor(update)
-    stats = context.services.stats
+async def on_stats_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    actor = await turn.actor()
+    stats = turn.services.stats
     if not stats.may_see(actor):
-        await answer(update, context, "access.denied", alert=True)
+        await turn.answer("access.denied", alert=True)
         return
     if parsed is None:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    await answer(update, context)
+    await turn.answer()
     try:
         if parsed.action == "cl":
             choices = await stats.campaigns_to_pick(actor)
             if not choices:
-                await edit_or_send(update, context, "stats.no_campaigns")
+                await turn.show("stats.no_campaigns")
                 return
-            rows = [[(name[:60], callbacks.pack("sx", "c", i))] for i, name in choices]
-            await edit_or_send(update, context, "stats.pick_campaign", reply_markup=inline(rows))
+            rows = [[Button(name[:60], callbacks.pack("sx", "c", i))] for i, name in choices]
+            await turn.show("stats.pick_campaign", buttons=rows)
             return
         if parsed.action == "p" and parsed.arg() in ("month", "year"):
             report = await stats.report(actor, PeriodKind(str(parsed.arg())))
         elif parsed.action == "c" and parsed.int_arg() is not None:
             report = await stats.report(actor, PeriodKind.CAMPAIGN, parsed.int_arg())
         else:
-            await say(update, context, "common.button_expired")
+            await turn.say("common.button_expired")
             return
     except NotAllowed:
-        await edit_or_send(update, context, "exports.not_allowed")
+        await turn.show("exports.not_allowed")
         return
     except InvalidInput as exc:
-        await edit_or_send(update, context, exc.key, **exc.params)
+        await turn.show(exc.key, **exc.params)
         return
-    await _send_report(update, context, report)
+    await _send_report(turn, actor, report)
 
 
 def _period_text(catalogue: Catalogue, language: str, report: StatsReport) -> str:
@@ -506,13 +482,11 @@ def render_report(catalogue: Catalogue, language: str, report: StatsReport) -> s
     return "\n".join(lines)
 
 
-async def _send_report(update: Update, context: BotContext, report: StatsReport) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    catalogue = context.services.catalogue
-    language = await context.language(update)
-    await edit_or_send(update, context, "stats.ready")
-    await context.bot.send_message(chat.id, render_report(catalogue, language, report))
+async def _send_report(turn: Turn, actor: Actor, report: StatsReport) -> None:
+    catalogue = turn.services.catalogue
+    language = await turn.language()
+    await turn.show("stats.ready")
+    await turn.send(Reply(render_report(catalogue, language, report)))
     if not report.ranking and report.focus is None:
         return  # no unit to draw
     period = _period_text(catalogue, language, report)
@@ -523,17 +497,14 @@ async def _send_report(update: Update, context: BotContext, report: StatsReport)
         bar=catalogue.raw(language, "stats.chart_bar"),
     )
     png = await asyncio.to_thread(chart_png, report, labels, language)
-    await context.bot.send_photo(
-        chat.id,
-        InputFile(png, filename="thong-ke.png"),
-        caption=catalogue.text(language, "stats.chart_caption", period=period),
-    )
+    chart = Attachment("thong-ke.png", content=png, mime="image/png", for_member=actor.member_id)
+    await turn.photo(chart, "stats.chart_caption", period=period)
 
 
-def register(app: Application, router: Router) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("export", start_export, filters=private))
-    app.add_handler(CommandHandler("stats", start_stats, filters=private))
-    app.add_handler(CallbackQueryHandler(on_export_callback, pattern=r"^ex:"))
-    app.add_handler(CallbackQueryHandler(on_stats_callback, pattern=r"^sx:"))
-    router.text_steps[(FLOW, "dates")] = on_dates
+def register(routes: Routes) -> None:
+    routes.commands["export"] = start_export
+    routes.commands["stats"] = start_stats
+    routes.actions["ex"] = on_export_press
+    routes.actions["sx"] = on_stats_press
+    routes.text_steps[(FLOW, "dates")] = on_dates
+    routes.flows.add(FLOW)

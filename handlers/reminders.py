@@ -1,162 +1,56 @@
-"""Reminders on Telegram: rendering each due message, and the two buttons under a reminder
-("I'll be there" / "Can't make it — cancel"), which reuse the activity service."""
+"""Reminders, for every channel: the two choices under a reminder ("I'll be there" / "Can't
+make it — cancel"), which reuse the activity service. What a due message says is
+``handlers.outbox_views.reminder_reply``; each channel's outbox sends it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, tzinfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler
-
-from bot.clock import Clock
-from bot.delivery import Outcome
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.figures import format_figure, person_days
 from bot.i18n import Catalogue
-from bot.reminders import DIGEST, REMINDER, THANK_YOU, DueMessage
-from handlers import callbacks
-from handlers.activities import tell_promoted
-from handlers.bulk_api import BulkBotApi
-from handlers.context import BotContext
-from handlers.ui import answer, edit_or_send
+from bot.reminders import DueMessage
+from handlers.dialog import Rows, Turn
+from handlers.dispatch import Routes
+from handlers.outbox_views import reminder_reply
 
 
 def render(
-    message: DueMessage, catalogue: Catalogue, tz: Any, hours_per_day: float, now: datetime
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The text and buttons of one due message, in the addressee's language."""
-    language = message.to.language
-    activity = message.activity
-    start = activity.starts_at.astimezone(tz)
-    if message.key.kind == REMINDER:
-        text = catalogue.text(
-            language,
-            "reminders.before_start",
-            title=activity.title,
-            time=start.strftime("%H:%M"),
-            date=start.strftime("%d/%m/%Y"),
-            place=activity.place,
-            left=_time_left(catalogue, language, activity.starts_at - now),
-        )
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        catalogue.plain(language, "reminders.coming"),
-                        callback_data=callbacks.pack("rm", "yes", activity.id),
-                    )
-                ],
-                [
-                    InlineKeyboardButton(
-                        catalogue.plain(language, "reminders.cannot_come"),
-                        callback_data=callbacks.pack("rm", "no", activity.id),
-                    )
-                ],
-            ]
-        )
-        return text, markup
-    if message.key.kind == DIGEST:
-        deadline = activity.deadline_at.astimezone(tz)
-        capacity = (
-            str(activity.capacity)
-            if activity.capacity is not None
-            else catalogue.plain(language, "reminders.no_limit")
-        )
-        text = catalogue.text(
-            language,
-            "reminders.deadline_digest",
-            title=activity.title,
-            deadline=deadline.strftime("%H:%M %d/%m/%Y"),
-            confirmed=message.confirmed,
-            capacity=capacity,
-            waitlisted=message.waitlisted,
-        )
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        catalogue.plain(language, "reminders.see_list"),
-                        callback_data=callbacks.pack("acm", "rl", activity.id, 0),
-                    )
-                ]
-            ]
-        )
-        return text, markup
-    assert message.key.kind == THANK_YOU
-    credit = catalogue.plain(
-        language,
-        "activities.hours_value",
-        hours=format_figure(message.hours_credited, language),
-        days=format_figure(person_days(message.hours_credited, hours_per_day), language),
-    )
-    return catalogue.text(
-        language, "activities.thank_you", title=activity.title, credit=credit
-    ), None
+    message: DueMessage, catalogue: Catalogue, tz: tzinfo, hours_per_day: float, now: datetime
+) -> tuple[str, Rows]:
+    """The text and the choices of one due message, in the addressee's language."""
+    reply = reminder_reply(message, catalogue, tz, hours_per_day, now)
+    return reply.text, reply.buttons
 
 
-def _time_left(catalogue: Catalogue, language: str, span: timedelta) -> str:
-    """Rounded the way people say it: "còn 1 ngày", "còn 2 giờ", "còn 25 phút"."""
-    minutes = max(1, round(span.total_seconds() / 60))
-    if minutes >= 23 * 60:
-        return catalogue.plain(language, "reminders.in_days", n=round(minutes / (24 * 60)))
-    if minutes >= 60:
-        return catalogue.plain(language, "reminders.in_hours", n=round(minutes / 60))
-    return catalogue.plain(language, "reminders.in_minutes", n=minutes)
-
-
-class TelegramReminderTransport:
-    def __init__(
-        self, api: BulkBotApi, catalogue: Catalogue, tz: Any, hours_per_day: float, clock: Clock
-    ) -> None:
-        self._api = api
-        self._clock = clock
-        self._catalogue = catalogue
-        self._tz = tz
-        self._hours_per_day = hours_per_day
-
-    async def deliver(self, message: DueMessage) -> Outcome:
-        text, markup = render(
-            message, self._catalogue, self._tz, self._hours_per_day, self._clock.now()
-        )
-        payload: dict[str, Any] = {
-            "chat_id": message.to.telegram_id,
-            "text": text,
-            "parse_mode": ParseMode.HTML.value,
-            "link_preview_options": {"is_disabled": True},
-        }
-        if markup is not None:
-            payload["reply_markup"] = markup.to_dict()
-        return await self._api.send("sendMessage", payload)
-
-
-async def on_callback(update: Update, context: BotContext) -> None:
-    """The buttons under a reminder. Cancelling frees the seat and promotes the waitlist at
+async def on_press(turn: Turn) -> None:
+    """The choices under a reminder. Cancelling frees the seat and promotes the waitlist at
     once, through the same service call as cancelling from the activity card."""
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    actor = await context.actor(update)
+    parsed = turn.pressed
     activity_id = parsed.int_arg() if parsed else None
     if parsed is None or activity_id is None or parsed.action not in ("yes", "no"):
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
+    actor = await turn.actor()
     if actor.member is None:
-        await answer(update, context, "access.not_member", alert=True)
+        await turn.answer("access.not_member", alert=True)
         return
     if parsed.action == "yes":
-        await answer(update, context, "reminders.see_you")
-        await edit_or_send(update, context, "reminders.confirmed_coming")
+        await turn.answer("reminders.see_you")
+        await turn.show("reminders.confirmed_coming")
         return
     try:
-        result = await context.services.activities.cancel_registration(actor, activity_id)
-    except (InvalidInput, NotAllowed) as exc:
-        key = exc.key if isinstance(exc, InvalidInput) else exc.reason
-        await answer(update, context, key, alert=True)
+        result = await turn.services.activities.cancel_registration(actor, activity_id)
+    except NotAllowed as exc:
+        await turn.answer(exc.reason, alert=True)
         return
-    await answer(update, context)
-    await edit_or_send(update, context, "reminders.cancelled", title=result.activity.title)
-    await tell_promoted(context, result.promoted)
+    except InvalidInput as exc:
+        await turn.answer(exc.key, alert=True, **exc.params)
+        return
+    # Whoever gets the seat hears it through the notice outbox: the service wrote the notice
+    # with the promotion and woke the outbox (ActivityService.notices_queued) already.
+    await turn.answer()
+    await turn.show("reminders.cancelled", title=result.activity.title)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CallbackQueryHandler(on_callback, pattern=r"^rm:"))
+def register(routes: Routes) -> None:
+    routes.actions["rm"] = on_press

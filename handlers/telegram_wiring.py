@@ -9,14 +9,7 @@ from telegram.ext import Application, BaseHandler, MessageHandler, filters
 
 from bot.channels.telegram import guards
 from bot.channels.telegram.entry import LEGACY_GROUP
-from handlers import (
-    activities,
-    attendance,
-    broadcasts,
-    exports,
-    reminders,
-    router,
-)
+from handlers import activities, attendance, router
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -36,11 +29,8 @@ def register_legacy(app: AnyApp) -> router.Router:
     legacy = router.Router()
     app.bot_data["router"] = legacy
     shim = cast(AnyApp, _LegacyGroup(app))
-    broadcasts.register(shim, legacy)
-    reminders.register(shim)
     activities.register(shim, legacy)
     attendance.register(shim, legacy)
-    exports.register(shim, legacy)
     private = filters.ChatType.PRIVATE
     for handler in (
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, router.on_text),

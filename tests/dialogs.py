@@ -4,7 +4,8 @@ channels use. ``telegram_like`` and ``zalo_like`` give the capabilities of each 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,12 @@ from handlers.dispatch import Routes, run
 from handlers.journeys import build_routes
 
 TELEGRAM_LIKE = Capabilities(
-    edits=True, share_contact=True, deep_links=True, command_menu=True, documents=True
+    edits=True,
+    share_contact=True,
+    deep_links=True,
+    command_menu=True,
+    documents=True,
+    formatting=True,
 )
 ZALO_LIKE = Capabilities(edits=False, share_contact=False, deep_links=False, command_menu=False)
 UNITS = [("BTP", "Bộ Tư pháp"), ("BTC", "Bộ Tài chính"), ("BYT", "Bộ Y tế")]
@@ -58,8 +64,14 @@ class RecordingConversation:
     capabilities: Capabilities
     shown: list[Shown] = field(default_factory=list)
     toasts: list[tuple[str | None, bool]] = field(default_factory=list)
+    # The content of files handed over from disk, read as they are sent (as a channel that
+    # publishes files as links keeps a copy): the journey may remove the file afterwards.
+    files: dict[str, bytes] = field(default_factory=dict)
 
     async def send(self, reply: Reply) -> None:
+        for attachment in (reply.photo, reply.document):
+            if attachment is not None and attachment.path is not None:
+                self.files[attachment.filename] = attachment.path.read_bytes()
         self.shown.append(Shown(reply, replaced=False))
 
     async def replace(self, reply: Reply) -> None:
@@ -125,6 +137,22 @@ class Talker:
 
     async def share_contact(self, phone: str, *, own: bool = True) -> list[Shown]:
         return await self.do(SharedContact(phone, own))
+
+    async def wait_for(
+        self,
+        predicate: Callable[[Shown], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> Shown:
+        """What a task beside the turn shows later (an export's file): the first reply that
+        satisfies ``predicate``, waited for until ``timeout``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = next((s for s in self.chat.shown if predicate(s)), None)
+            if found is not None:
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"nothing shown matched within {timeout}s")
+            await asyncio.sleep(0.01)
 
 
 @dataclass

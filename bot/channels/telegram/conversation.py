@@ -4,6 +4,7 @@ toasts on pressed buttons, photos and documents; and PTB updates read as journey
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from typing import Any
 
 from telegram import (
@@ -17,6 +18,8 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
@@ -30,6 +33,7 @@ from handlers.dialog import (
     Input,
     Keyboard,
     KeyboardKind,
+    Posted,
     Press,
     Reply,
     Rows,
@@ -43,8 +47,15 @@ from handlers.dialog import (
 log = logging.getLogger(__name__)
 
 CAPABILITIES = Capabilities(
-    edits=True, share_contact=True, deep_links=True, command_menu=True, documents=True
+    edits=True,
+    share_contact=True,
+    deep_links=True,
+    command_menu=True,
+    documents=True,
+    formatting=True,
 )
+# Seconds to upload a file from disk (an export may be tens of megabytes).
+UPLOAD_TIMEOUT = 300
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
@@ -83,13 +94,34 @@ def markup_of(reply: Reply) -> Markup | None:
     return inline_markup(reply.buttons)
 
 
-def _file(attachment: Attachment) -> InputFile | str:
+def _file(attachment: Attachment, stack: ExitStack) -> InputFile | str:
     if attachment.stored is not None:
         return attachment.stored.ref  # a Telegram file id: sent again without uploading
     if attachment.content is not None:
         return InputFile(attachment.content, filename=attachment.filename)
     assert attachment.path is not None
-    return InputFile(attachment.path.open("rb"), filename=attachment.filename)
+    handle = stack.enter_context(attachment.path.open("rb"))  # streamed, closed once sent
+    return InputFile(handle, filename=attachment.filename)
+
+
+def _upload_timeout(attachment: Attachment) -> ODVInput[float]:
+    """A file from disk may be large: give its upload time (PTB's defaults suit small ones)."""
+    return DEFAULT_NONE if attachment.path is None else UPLOAD_TIMEOUT
+
+
+def typed_html(message: Message) -> str | None:
+    """What a person typed as Telegram HTML: their formatting as tags; text typed without
+    formatting is taken as it is (HTML typed by hand stays HTML, as Telegram users expect)."""
+    if message.text is None:
+        return None
+    return message.text_html if message.entities else message.text
+
+
+def caption_html(message: Message) -> str | None:
+    """The caption of a photo or file as ``typed_html`` reads a text."""
+    if message.caption is None:
+        return None
+    return message.caption_html if message.caption_entities else message.caption
 
 
 class TelegramConversation:
@@ -107,22 +139,36 @@ class TelegramConversation:
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
 
-    async def send(self, reply: Reply) -> None:
+    async def send(self, reply: Reply) -> Posted:
         markup = markup_of(reply)
         caption = reply.text or None
         try:
-            if reply.photo is not None:
-                await self._bot.send_photo(
-                    self._chat_id, _file(reply.photo), caption=caption, reply_markup=markup
-                )
-            elif reply.document is not None:
-                await self._bot.send_document(
-                    self._chat_id, _file(reply.document), caption=caption, reply_markup=markup
-                )
-            else:
-                await self._bot.send_message(self._chat_id, reply.text, reply_markup=markup)
+            with ExitStack() as stack:
+                if reply.photo is not None:
+                    sent = await self._bot.send_photo(
+                        self._chat_id,
+                        _file(reply.photo, stack),
+                        caption=caption,
+                        reply_markup=markup,
+                        write_timeout=_upload_timeout(reply.photo),
+                        read_timeout=_upload_timeout(reply.photo),
+                    )
+                elif reply.document is not None:
+                    sent = await self._bot.send_document(
+                        self._chat_id,
+                        _file(reply.document, stack),
+                        caption=caption,
+                        reply_markup=markup,
+                        write_timeout=_upload_timeout(reply.document),
+                        read_timeout=_upload_timeout(reply.document),
+                    )
+                else:
+                    sent = await self._bot.send_message(
+                        self._chat_id, reply.text, reply_markup=markup
+                    )
         except Forbidden as exc:
             raise Unreachable(str(exc)) from exc
+        return Posted(sent.chat_id, sent.message_id)
 
     async def replace(self, reply: Reply) -> None:
         query = self._query
@@ -188,7 +234,7 @@ def read_update(update: Update) -> tuple[ChannelUser, Input] | None:
             name = head.split("@", 1)[0].lower()
             if name:
                 return sender, Command(name, tuple(args))
-        return sender, Typed(text)
+        return sender, Typed(text, typed_html(message))
     if message.contact is not None:
         contact = message.contact
         return sender, SharedContact(contact.phone_number, own=contact.user_id == user.id)
@@ -202,6 +248,7 @@ def read_update(update: Update) -> tuple[ChannelUser, Input] | None:
             document.file_size,
             document.mime_type,
             message.caption,
+            caption_html(message),
         )
     if message.photo:
         photo = message.photo[-1]  # the largest size
@@ -213,6 +260,7 @@ def read_update(update: Update) -> tuple[ChannelUser, Input] | None:
             photo.file_size,
             "image/jpeg",
             message.caption,
+            caption_html(message),
         )
     kinds = ("sticker", "voice", "video", "audio", "location", "animation", "video_note", "poll")
     what = next((k for k in kinds if getattr(message, k, None)), "other")
