@@ -41,6 +41,7 @@ from handlers.aiohttp_request import AiohttpRequest
 from handlers.broadcasts import TelegramProgress, TelegramTransport
 from handlers.bulk_api import BulkBotApi
 from handlers.context import BotContext
+from handlers.dialog import BotLinks
 from handlers.dispatch import Routes
 from handlers.journeys import build_routes
 from handlers.lanes import PerPersonUpdateProcessor
@@ -147,6 +148,7 @@ async def serve(
     routes.messenger = messenger
     app = build_application(services, routes)
     async with app:
+        routes.links = BotLinks(telegram_username=app.bot.username)
         messenger.senders[Channel.TELEGRAM] = TelegramSender(
             app.bot,
             services.catalogue,

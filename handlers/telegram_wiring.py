@@ -10,8 +10,6 @@ from telegram.ext import Application, BaseHandler, MessageHandler, filters
 from bot.channels.telegram import guards
 from bot.channels.telegram.entry import LEGACY_GROUP
 from handlers import (
-    activities,
-    attendance,
     broadcasts,
     exports,
     initiatives,
@@ -39,8 +37,6 @@ def register_legacy(app: AnyApp) -> router.Router:
     shim = cast(AnyApp, _LegacyGroup(app))
     broadcasts.register(shim, legacy)
     reminders.register(shim)
-    activities.register(shim, legacy)
-    attendance.register(shim, legacy)
     initiatives.register(shim, legacy)
     exports.register(shim, legacy)
     private = filters.ChatType.PRIVATE

@@ -4,7 +4,8 @@ toasts on pressed buttons, photos and documents; and PTB updates read as journey
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from telegram import (
     CallbackQuery,
@@ -27,9 +28,11 @@ from handlers.dialog import (
     Command,
     FileKind,
     FileRef,
+    Frame,
     Input,
     Keyboard,
     KeyboardKind,
+    NextFrame,
     Press,
     Reply,
     Rows,
@@ -39,6 +42,9 @@ from handlers.dialog import (
     Unsupported,
     Upload,
 )
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.checkin_display import RenewingPhotos
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +87,7 @@ def markup_of(reply: Reply) -> Markup | None:
     return inline_markup(reply.buttons)
 
 
-def _file(attachment: Attachment) -> InputFile | str:
+def input_file(attachment: Attachment) -> InputFile | str:
     if attachment.stored is not None:
         return attachment.stored.ref  # a Telegram file id: sent again without uploading
     if attachment.content is not None:
@@ -93,10 +99,17 @@ def _file(attachment: Attachment) -> InputFile | str:
 class TelegramConversation:
     """The private chat of one update; a reply to a press may edit the pressed message."""
 
-    def __init__(self, bot: ExtBot[None], chat_id: int, query: CallbackQuery | None) -> None:
+    def __init__(
+        self,
+        bot: ExtBot[None],
+        chat_id: int,
+        query: CallbackQuery | None,
+        renewing: RenewingPhotos | None = None,
+    ) -> None:
         self._bot = bot
         self._chat_id = chat_id
         self._query = query
+        self._renewing = renewing
         # The PTB update and context, for journeys still written for Telegram only (a start
         # payload or a panel button that leads into one); gone once every journey is neutral.
         self.legacy: tuple[Any, Any] | None = None
@@ -111,11 +124,11 @@ class TelegramConversation:
         try:
             if reply.photo is not None:
                 await self._bot.send_photo(
-                    self._chat_id, _file(reply.photo), caption=caption, reply_markup=markup
+                    self._chat_id, input_file(reply.photo), caption=caption, reply_markup=markup
                 )
             elif reply.document is not None:
                 await self._bot.send_document(
-                    self._chat_id, _file(reply.document), caption=caption, reply_markup=markup
+                    self._chat_id, input_file(reply.document), caption=caption, reply_markup=markup
                 )
             else:
                 await self._bot.send_message(self._chat_id, reply.text, reply_markup=markup)
@@ -142,6 +155,33 @@ class TelegramConversation:
             # A double tap re-renders the same content; Telegram refuses "not modified".
             if "not modified" not in exc.message:
                 raise
+
+    async def send_renewing(
+        self,
+        first: Frame,
+        next_frame: NextFrame,
+        *,
+        until: datetime,
+        paused: Reply,
+        in_place: bool,
+    ) -> None:
+        """``handlers.dialog.RenewsPhotos``: edited with each frame (``checkin_display``)."""
+        if self._renewing is None:  # a conversation made outside a running bot
+            await self.send(first.reply)
+            return
+        message = self._query.message if in_place and self._query is not None else None
+        try:
+            await self._renewing.show(
+                self._bot,
+                self._chat_id,
+                message if isinstance(message, Message) else None,
+                first,
+                next_frame,
+                until=until,
+                paused=paused,
+            )
+        except Forbidden as exc:
+            raise Unreachable(str(exc)) from exc
 
     async def toast(self, text: str | None, *, alert: bool = False) -> None:
         if self._query is not None:

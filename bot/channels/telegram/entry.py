@@ -10,6 +10,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
+from bot.channels.telegram.checkin_display import RenewingPhotos
 from bot.channels.telegram.conversation import TelegramConversation, read_update
 from bot.services import Services
 from handlers.context import BotContext
@@ -30,7 +31,9 @@ def turn_of(update: Update, context: BotContext, routes: Routes) -> Turn | None:
         return None
     user, what = read
     services: Services = context.bot_data["services"]
-    conversation = TelegramConversation(context.bot, chat.id, update.callback_query)
+    conversation = TelegramConversation(
+        context.bot, chat.id, update.callback_query, context.bot_data.get("renewing_photos")
+    )
     conversation.legacy = (update, context)
     return Turn(services, routes, conversation, user, what)
 
@@ -54,4 +57,6 @@ async def enter(update: Update, context: BotContext) -> None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], routes: Routes) -> None:
     app.bot_data["routes"] = routes
+    services: Services = app.bot_data["services"]
+    app.bot_data["renewing_photos"] = RenewingPhotos(app, services.clock)
     app.add_handler(TypeHandler(Update, enter), group=GROUP)
