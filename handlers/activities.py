@@ -1322,6 +1322,11 @@ async def import_command(turn: Turn) -> None:
     if actor is None:
         return
     await turn.answer()
+    # Where the person can send images only (Zalo), no table can arrive: say what works.
+    # (``Capabilities.documents`` arrives with the core's next commit; read it where it is.)
+    if not getattr(turn.chat.capabilities, "documents", True):
+        await turn.say("activities.import_no_documents")
+        return
     await turn.services.flows.start(turn.person, FLOW_IMPORT, "file")
     await turn.say("activities.import_ask", rows=IMPORT_ROWS_MAX)
 

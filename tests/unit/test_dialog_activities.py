@@ -1,8 +1,8 @@
 """Activities and attendance as journeys of the dialog layer, on a channel like Zalo (no edits,
 no deep links, no contact sharing): a member browses, registers answering a choice question,
 gets the calendar file and cancels; a cadre creates an activity by typing every answer (numbers
-stay answers) and imports one from the template file; a member checks in by typing the six
-digits; a walk-in is confirmed by a cadre told through the messenger."""
+stay answers); a member checks in by typing the six digits; a walk-in is confirmed by a cadre
+told through the messenger. Importing from the template file, where documents can be sent."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
@@ -22,6 +23,7 @@ from bot.domain.members import Channel, NewMember, Role, RoleGrant
 from bot.telegram_html import parse_html
 from handlers.dialog import BotLinks, FileKind, FileRef, Press, Reply, Upload
 from tests.dialogs import (
+    TELEGRAM_LIKE,
     ZALO_LIKE,
     DialogHarness,
     RecordingConversation,
@@ -64,17 +66,25 @@ class FilesConversation(RecordingConversation):
 
 
 async def zalo_member(
-    h: DialogHarness, zalo_id: str, name: str, *, role: Role = Role.MEMBER
+    h: DialogHarness,
+    zalo_id: str,
+    name: str,
+    *,
+    role: Role = Role.MEMBER,
+    telegram_id: int | None = None,
 ) -> Talker:
+    """A member who onboarded earlier, talking on Zalo (or on Telegram, given its id)."""
     services = h.services
     unit = await services.units.get_by_code("BTP")
     assert unit is not None
     now = services.clock.now()
     member = await services.members.create(
-        NewMember(None, name, None, unit.id, None, None, "vi", now, zalo_id=zalo_id), now
+        NewMember(telegram_id, name, None, unit.id, None, None, "vi", now, zalo_id=zalo_id), now
     )
     if role is Role.CADRE:
         await services.roles.set(RoleGrant(member.id, Role.CADRE, unit.id, 0, now))
+    if telegram_id is not None:
+        return h.person(Channel.TELEGRAM, str(telegram_id), name=name)
     return h.person(Channel.ZALO, zalo_id, name=name)
 
 
@@ -118,6 +128,7 @@ async def test_a_zalo_member_browses_registers_gets_the_calendar_and_cancels(
             h, lan, questions=(Question(1, "Cỡ áo?", ("S", "M", "L"), True),)
         )
 
+        assert an.capabilities == ZALO_LIKE
         [listed] = await an.type("🙋 Hoạt động")
         # No deep links on this channel: the list shows each activity's reference.
         assert text(listed) == (
@@ -289,10 +300,11 @@ async def test_a_zalo_cadre_creates_an_activity_typing_numbers_as_answers(tmp_pa
         assert await h.services.db.fetch_value("SELECT capacity FROM activities") == 45
 
 
-async def test_a_zalo_cadre_imports_activities_from_the_template_file(tmp_path: Path) -> None:
+async def test_a_cadre_imports_activities_from_the_template_file(tmp_path: Path) -> None:
     async with dialog_harness(tmp_path, ManualClock(NOW)) as h:
-        lan = await zalo_member(h, "zlan", "Trần Thị Lan", role=Role.CADRE)
-        files = FilesConversation(ZALO_LIKE)
+        # Tables arrive only where a person can send documents (Telegram, not Zalo).
+        lan = await zalo_member(h, "zlan", "Trần Thị Lan", role=Role.CADRE, telegram_id=7001)
+        files = FilesConversation(TELEGRAM_LIKE)
         lan.chat = files
 
         [template] = await lan.type("/template")
@@ -309,13 +321,17 @@ async def test_a_zalo_cadre_imports_activities_from_the_template_file(tmp_path: 
             "tải mẫu), tối đa 1000 dòng. Mọi dòng được kiểm tra trước; chỉ cần một dòng lỗi là "
             "chưa nhập dòng nào. Gõ /cancel để dừng."
         )
-        photo = Upload(FileKind.PHOTO, FileRef(Channel.ZALO, "p1", "p1"), "a.jpg", 10, "image/jpeg")
+        photo = Upload(
+            FileKind.PHOTO, FileRef(Channel.TELEGRAM, "p1", "p1"), "a.jpg", 10, "image/jpeg"
+        )
         [wrong] = await lan.do(photo)
         assert text(wrong) == (
             "Nhịp Cầu chỉ nhận tệp CSV hoặc XLSX. Mời bạn lưu lại đúng định dạng rồi gửi lại "
             "(gõ /template để tải mẫu)."
         )
-        huge = Upload(FileKind.DOCUMENT, FileRef(Channel.ZALO, "big", "big"), "a.csv", 9**9, None)
+        huge = Upload(
+            FileKind.DOCUMENT, FileRef(Channel.TELEGRAM, "big", "big"), "a.csv", 9**9, None
+        )
         [too_big] = await lan.do(huge)
         assert text(too_big) == (
             "Tệp quá lớn: giới hạn là 5 MB và 1000 dòng mỗi lần nhập. Mời bạn chia nhỏ tệp rồi "
@@ -326,7 +342,7 @@ async def test_a_zalo_cadre_imports_activities_from_the_template_file(tmp_path: 
         files.files["t1"] = document.content
         upload = Upload(
             FileKind.DOCUMENT,
-            FileRef(Channel.ZALO, "t1", "t1"),
+            FileRef(Channel.TELEGRAM, "t1", "t1"),
             "mau-nhap-hoat-dong.csv",
             len(document.content),
             "text/csv",
@@ -335,6 +351,28 @@ async def test_a_zalo_cadre_imports_activities_from_the_template_file(tmp_path: 
         assert text(done) == "✅ Đã nhập 1 hoạt động. Gõ /manage để xem và quản lý."
         row = await h.services.db.fetch_one("SELECT title, capacity, hours FROM activities")
         assert row is not None and tuple(row) == ("Hiến máu tình nguyện", 50, 3.5)
+        assert await h.services.flows.get(lan.user.person) is None
+
+
+async def test_where_only_pictures_can_be_sent_import_says_what_works(tmp_path: Path) -> None:
+    async with dialog_harness(tmp_path, ManualClock(NOW)) as h:
+        lan = await zalo_member(h, "zlan", "Trần Thị Lan", role=Role.CADRE)
+        # Zalo's capabilities as the core describes them from its next commit on.
+        lan.chat = RecordingConversation(
+            SimpleNamespace(  # type: ignore[arg-type]
+                edits=False,
+                share_contact=False,
+                deep_links=False,
+                command_menu=False,
+                documents=False,
+            )
+        )
+        [refused] = await lan.type("/import")
+        assert text(refused) == (
+            "Trên kênh này Nhịp Cầu chỉ nhận được ảnh, chưa nhận được tệp CSV hay XLSX. Bạn "
+            "có thể nhập hoạt động từ tệp qua Telegram, hoặc tạo từng hoạt động bằng "
+            "/newactivity."
+        )
         assert await h.services.flows.get(lan.user.person) is None
 
 
