@@ -23,7 +23,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.ext import AIORateLimiter, Application, Defaults
 
 from bot.broadcasts import BroadcastSender
 from bot.channels.messenger import ChannelMessenger
@@ -45,16 +45,15 @@ from bot.reminders import ReminderScheduler
 from bot.services import Services
 from bot.webhook import WebhookServer, start_webhook_server
 from handlers.aiohttp_request import AiohttpRequest
-from handlers.context import BotContext
+from handlers.dialog import BotLinks
 from handlers.dispatch import Routes
 from handlers.journeys import build_routes
 from handlers.lanes import PerPersonUpdateProcessor
-from handlers.telegram_wiring import register_legacy
 from storage.notices import NoticeRepository
 
 log = logging.getLogger(__name__)
 
-BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def build_application(services: Services, routes: Routes) -> BotApplication:
@@ -68,7 +67,6 @@ def build_application(services: Services, routes: Routes) -> BotApplication:
         .token(telegram.token)
         .base_url(telegram.api_base_url)
         .base_file_url(telegram.api_file_url)
-        .context_types(ContextTypes(context=BotContext))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -92,7 +90,6 @@ def build_application(services: Services, routes: Routes) -> BotApplication:
     app.bot_data["services"] = services
     guards.register(app)
     entry.register(app, routes)
-    register_legacy(app)
     return app
 
 
@@ -150,6 +147,7 @@ async def serve(
     routes.messenger = messenger
     app = build_application(services, routes)
     async with app:
+        routes.links = BotLinks(telegram_username=app.bot.username)
         messenger.senders[Channel.TELEGRAM] = TelegramSender(
             app.bot,
             services.catalogue,

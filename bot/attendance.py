@@ -111,8 +111,8 @@ def parse_reason(text: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CheckinQr:
-    png: bytes
-    link: str
+    png: bytes | None  # None with the link: no channel with deep links is running
+    link: str | None
     code: str
     activity: Activity
     valid_from: datetime  # the activity's check-in opens
@@ -173,8 +173,11 @@ class AttendanceService:
 
     # --- showing the code ------------------------------------------------------------------
 
-    async def checkin_qr(self, actor: Actor, activity_id: int, bot_username: str) -> CheckinQr:
-        """The code of the current window, as a QR picture, a link and six digits."""
+    async def checkin_qr(
+        self, actor: Actor, activity_id: int, bot_username: str | None
+    ) -> CheckinQr:
+        """The code of the current window, as a QR picture of a link and six digits (the
+        digits alone when no bot username is known: no channel with links is running)."""
         activity = await self._activities.manageable(actor, activity_id)
         if activity.status is ActivityStatus.CANCELLED:
             raise InvalidInput("activities.already_cancelled")
@@ -183,14 +186,17 @@ class AttendanceService:
         if secret is None:
             secret = await self._repository.ensure_secret(activity_id, new_checkin_token(), now)
         window = window_of(now)
-        link = (
-            f"https://t.me/{bot_username}?start=ci_{checkin_payload(secret, activity_id, window)}"
-        )
-        buffer = io.BytesIO()
-        segno.make(link, error="m").save(buffer, kind="png", scale=10, border=4)
+        link: str | None = None
+        png: bytes | None = None
+        if bot_username:
+            payload = checkin_payload(secret, activity_id, window)
+            link = f"https://t.me/{bot_username}?start=ci_{payload}"
+            buffer = io.BytesIO()
+            segno.make(link, error="m").save(buffer, kind="png", scale=10, border=4)
+            png = buffer.getvalue()
         valid_from, valid_until = self.checkin_window(activity)
         return CheckinQr(
-            png=buffer.getvalue(),
+            png=png,
             link=link,
             code=short_code(secret, activity_id, window),
             activity=activity,

@@ -2,6 +2,10 @@
 calendar file; for cadres and admins: create (guided or imported), edit, cancel, and the
 registrant list with its attendance buttons (handled in ``handlers.attendance``, with check-in).
 
+Written once for every channel. Where the channel has deep links (Telegram) a cadre shares the
+activity as a ``t.me/<bot>?start=act_<id>`` link; elsewhere (Zalo) as its short reference
+(``#12``), which the activity list shows beside each title there.
+
 Buttons: ``act:`` member actions, ``acm:`` management, ``acn:`` the creation flow, ``att:``
 attendance. Each press re-checks role, unit and state through the services.
 """
@@ -11,11 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
-
-from telegram import InlineKeyboardMarkup, InputFile, Message, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.activities import (
     CAMPAIGN_NAME_MAX,
@@ -30,7 +30,6 @@ from bot.activities import (
     ActivityKind,
     ActivityStatus,
     Audience,
-    EditResult,
     Promotion,
     Question,
     RegisterOutcome,
@@ -52,10 +51,12 @@ from bot.figures import format_figure
 from bot.flows import FlowState
 from bot.i18n import Raw
 from handlers import callbacks
-from handlers.context import BotContext
+from handlers.dialog import Attachment, Button, FileKind, Reply, Rows, Turn, Upload
+from handlers.dispatch import Routes
 from handlers.notices import when_text
-from handlers.router import Router
-from handlers.ui import answer, ask_to_confirm, edit_or_send, inline, page_row, say
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ FLOW_IMPORT = "act_import"
 ERRORS_SHOWN = 15
 MY_UPCOMING_SHOWN = 10
 SHORT_TEXT = 300  # long user text is cut in lists so a message stays under 4,096 chars
+ICS_FILENAME = "nhipcau-hoat-dong.ics"
+TEMPLATE_FILENAME = "mau-nhap-hoat-dong.csv"
 KIND_ORDER = (
     ActivityKind.REGULAR,
     ActivityKind.ON_THE_SPOT,
@@ -90,6 +93,9 @@ NEW_STEPS = (
     "reminders",
     "summary",
 )
+# Steps whose typed answer may be a bare number: on channels that answer choices by number,
+# "30" there is the answer, not choice 30.
+NUMERIC_STEPS = frozenset({"capacity", "hours"})
 SUMMARY_EDITS = ("title", "description", "place", "start", "capacity", "hours", "questions")
 END_CHOICES = (120, 180, 240, 480)  # minutes after the start
 DEADLINE_CHOICES = (0, 120, 1440, 2880)  # minutes before the start
@@ -98,39 +104,45 @@ DEADLINE_CHOICES = (0, 120, 1440, 2880)  # minutes before the start
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _callback(update: Update) -> callbacks.Callback | None:
-    return callbacks.parse(update.callback_query.data if update.callback_query else None)
-
-
-async def _refuse(update: Update, context: BotContext, key: str, **params: Any) -> None:
-    """A refusal: an alert on the pressed button, or a message for typed input and links."""
-    if update.callback_query is not None:
-        await answer(update, context, key, alert=True, **params)
-    else:
-        await say(update, context, key, **params)
-
-
-async def _member(update: Update, context: BotContext) -> Actor | None:
-    actor = await context.actor(update)
+async def member_or_refuse(turn: Turn) -> Actor | None:
+    actor = await turn.actor()
     if actor.member is None:
-        await _refuse(update, context, "access.not_member")
+        await turn.refuse("access.not_member")
         return None
     return actor
 
 
-def _local(context: BotContext, moment: datetime) -> str:
-    return moment.astimezone(context.services.config.bot.tz).strftime("%H:%M %d/%m/%Y")
+async def manager_or_refuse(turn: Turn) -> Actor | None:
+    actor = await turn.actor()
+    if not (actor.is_admin or actor.is_cadre):
+        await turn.refuse("access.denied")
+        return None
+    if actor.member is None and not actor.is_admin:
+        await turn.refuse("access.not_member")
+        return None
+    return actor
 
 
-def _when(context: BotContext, language: str, activity: Activity) -> str:
-    services = context.services
+async def refuse_error(turn: Turn, error: InvalidInput | NotAllowed) -> None:
+    """A service's refusal as the person's reply (an alert on a press, else a message)."""
+    if isinstance(error, InvalidInput):
+        await turn.refuse(error.key, **error.params)
+    else:
+        await turn.refuse(error.reason)
+
+
+def local_time(services: Services, moment: datetime) -> str:
+    return moment.astimezone(services.config.bot.tz).strftime("%H:%M %d/%m/%Y")
+
+
+def _when(services: Services, language: str, activity: Activity) -> str:
     return when_text(
         services.catalogue, services.config.bot.tz, language, activity.starts_at, activity.ends_at
     )
 
 
-def _seats(context: BotContext, language: str, activity: Activity) -> str:
-    catalogue = context.services.catalogue
+def seats_text(services: Services, language: str, activity: Activity) -> str:
+    catalogue = services.catalogue
     if activity.capacity is None:
         return catalogue.plain(language, "activities.seats_unlimited", count=activity.confirmed)
     if activity.is_full:
@@ -148,17 +160,17 @@ def _seats(context: BotContext, language: str, activity: Activity) -> str:
     )
 
 
-def hours_text(context: BotContext, language: str, hours: float) -> str:
-    return context.services.catalogue.plain(
+def hours_text(services: Services, language: str, hours: float) -> str:
+    return services.catalogue.plain(
         language,
         "activities.hours_value",
         hours=format_figure(hours, language),
-        days=format_figure(context.services.activities.person_days(hours), language),
+        days=format_figure(services.activities.person_days(hours), language),
     )
 
 
-def _my_status(context: BotContext, language: str, registration: Registration | None) -> str:
-    catalogue = context.services.catalogue
+def _my_status(services: Services, language: str, registration: Registration | None) -> str:
+    catalogue = services.catalogue
     if registration is None or not registration.active:
         return ""
     if registration.status is RegistrationStatus.WAITLISTED:
@@ -174,88 +186,101 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _share_link(context: BotContext, activity_id: int) -> str:
-    return f"https://t.me/{context.bot.username}?start=act_{activity_id}"
+def _share_link(turn: Turn, activity_id: int) -> str | None:
+    """The link that opens the activity's card, where this channel has such links."""
+    if not turn.chat.capabilities.deep_links:
+        return None
+    return turn.routes.links.start(f"act_{activity_id}")
 
 
-async def _send_to(
-    context: BotContext,
-    telegram_id: int,
-    text: str,
-    reply_markup: InlineKeyboardMarkup | None = None,
-) -> bool:
-    """Message someone other than the presser; a blocked bot marks them unreachable."""
-    try:
-        await context.bot.send_message(telegram_id, text, reply_markup=reply_markup)
-    except Forbidden:
-        await context.services.member_service.mark_reachable(telegram_id, False)
-        return False
-    except TelegramError as exc:
-        log.warning("could not notify %s: %s", telegram_id, exc)
-        return False
-    return True
+async def _reply(turn: Turn, key: str, /, *, edit: bool, buttons: Rows = (), **params: Any) -> None:
+    """Replace the pressed message (``edit``) or send a new one."""
+    if edit:
+        await turn.show(key, buttons=buttons, **params)
+    else:
+        await turn.say(key, buttons=buttons, **params)
+
+
+class _HasServices(Protocol):
+    @property
+    def services(self) -> Services: ...
+
+
+async def tell_promoted(holder: _HasServices, promotions: Sequence[Promotion]) -> None:
+    """The promoted hear the good news through the notice outbox: their notices are written
+    with the promotion itself (restart-safe, at the shared pace), and the service wakes the
+    outbox when it promotes (``ActivityService.cancel_registration``); this only says "look
+    now" once more. Takes a ``Turn`` or anything else with ``services``."""
+    if promotions:
+        holder.services.activities.notices_queued()
 
 
 # --- browsing ---------------------------------------------------------------------------------
 
 
-async def show_activities(update: Update, context: BotContext) -> None:
+async def show_activities(turn: Turn) -> None:
     """The "🙋 Hoạt động" menu entry: upcoming activities I may join."""
-    await _show_page(update, context, scope="a", page=0, edit=False)
+    await _show_page(turn, scope="a", page=0, edit=False)
 
 
 async def _show_page(
-    update: Update,
-    context: BotContext,
-    *,
-    scope: str,
-    page: int,
-    campaign_id: int | None = None,
-    edit: bool,
+    turn: Turn, *, scope: str, page: int, campaign_id: int | None = None, edit: bool
 ) -> None:
-    actor = await _member(update, context)
+    actor = await member_or_refuse(turn)
     if actor is None:
         return
-    language = await context.language(update)
-    service = context.services.activities
+    services = turn.services
+    language = await turn.language()
+    service = services.activities
     scope_name = {"u": "unit", "a": "all", "c": "campaign"}.get(scope, "all")
     result = await service.browse(actor, scope=scope_name, campaign_id=campaign_id, page=page)
-    catalogue = context.services.catalogue
+    catalogue = services.catalogue
+    # Without deep links, members find a shared activity by its reference in this list.
+    show_reference = not turn.chat.capabilities.deep_links
     items: list[str] = []
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[list[Button]] = []
     for number, card in enumerate(result.cards, start=page * 5 + 1):
         activity = card.activity
+        reference = (
+            catalogue.text(language, "activities.list_reference", ref=activity.id)
+            if show_reference
+            else ""
+        )
         items.append(
             catalogue.text(
                 language,
                 "activities.list_item",
                 number=number,
                 title=activity.title,
-                when=_when(context, language, activity),
+                ref=Raw(reference),
+                when=_when(services, language, activity),
                 place=activity.place,
-                seats=_seats(context, language, activity),
-                deadline=_local(context, activity.deadline_at),
-                status=Raw(_my_status(context, language, card.registration)),
+                seats=seats_text(services, language, activity),
+                deadline=local_time(services, activity.deadline_at),
+                status=Raw(_my_status(services, language, card.registration)),
             )
         )
         row = [
-            (
-                await context.label(update, "activities.button_details", number=number),
+            await turn.button(
+                "activities.button_details",
                 callbacks.pack("act", "v", activity.id),
+                number=number,
             )
         ]
         if card.registered:
             row.append(
-                (
-                    await context.label(update, "activities.button_cancel_short", number=number),
+                await turn.button(
+                    "activities.button_cancel_short",
                     callbacks.pack("act", "can", activity.id),
+                    number=number,
                 )
             )
         elif card.refusal is None:
             row.append(
-                (
-                    await context.label(update, "activities.button_register_short", number=number),
+                await turn.button(
+                    "activities.button_register_short",
                     callbacks.pack("act", "reg", activity.id),
+                    number=number,
                 )
             )
         rows.append(row)
@@ -264,36 +289,28 @@ async def _show_page(
     def to_page(n: int) -> str:
         return callbacks.pack("act", "ls", scope, n, *tail)
 
-    nav = await page_row(
-        update, context, result.page, result.pages, to_page, counter=to_page(result.page)
-    )
+    nav = await turn.page_row(result.page, result.pages, to_page, counter=to_page(result.page))
     if nav:
         rows.append(nav)
     filters_row = []
     for code, key in (("u", "activities.filter_unit"), ("a", "activities.filter_all")):
-        label = await context.label(update, key)
+        label = await turn.label(key)
         filters_row.append(
-            (("✓ " if scope == code else "") + label, callbacks.pack("act", "ls", code, 0))
+            Button(("✓ " if scope == code else "") + label, callbacks.pack("act", "ls", code, 0))
         )
-    campaign_label = await context.label(update, "activities.filter_campaign")
+    campaign_label = await turn.label("activities.filter_campaign")
     filters_row.append(
-        (("✓ " if scope == "c" else "") + campaign_label, callbacks.pack("act", "cmp"))
+        Button(("✓ " if scope == "c" else "") + campaign_label, callbacks.pack("act", "cmp"))
     )
     rows.append(filters_row)
     if actor.is_admin or actor.is_cadre:
         rows.append(
             [
-                (
-                    await context.label(update, "activities.button_new"),
-                    callbacks.pack("acm", "new"),
-                ),
-                (
-                    await context.label(update, "activities.button_manage"),
-                    callbacks.pack("acm", "ls", 0),
-                ),
+                await turn.button("activities.button_new", callbacks.pack("acm", "new")),
+                await turn.button("activities.button_manage", callbacks.pack("acm", "ls", 0)),
             ]
         )
-    filter_name = await context.label(update, f"activities.filter_name_{scope_name}")
+    filter_name = await turn.label(f"activities.filter_name_{scope_name}")
     if scope == "c" and campaign_id:
         campaign = await service.campaign(campaign_id)
         filter_name = campaign.name if campaign else filter_name
@@ -309,33 +326,23 @@ async def _show_page(
             "total": result.total,
             "items": Raw("\n\n".join(items)),
         }
-    if edit:
-        await edit_or_send(update, context, key, reply_markup=inline(rows), **params)
-    else:
-        await say(update, context, key, reply_markup=inline(rows), **params)
+    await _reply(turn, key, edit=edit, buttons=rows, **params)
 
 
-async def _show_campaigns(update: Update, context: BotContext) -> None:
-    actor = await _member(update, context)
+async def _show_campaigns(turn: Turn) -> None:
+    actor = await member_or_refuse(turn)
     if actor is None:
         return
-    campaigns = await context.services.activities.browse_campaigns(actor)
-    rows = [[(c.name, callbacks.pack("act", "ls", "c", 0, c.id))] for c in campaigns]
-    rows.append(
-        [
-            (
-                await context.label(update, "activities.filter_all"),
-                callbacks.pack("act", "ls", "a", 0),
-            )
-        ]
-    )
+    campaigns = await turn.services.activities.browse_campaigns(actor)
+    rows = [[Button(c.name, callbacks.pack("act", "ls", "c", 0, c.id))] for c in campaigns]
+    rows.append([await turn.button("activities.filter_all", callbacks.pack("act", "ls", "a", 0))])
     key = "activities.campaigns_pick" if campaigns else "activities.campaigns_none"
-    await edit_or_send(update, context, key, reply_markup=inline(rows))
+    await turn.show(key, buttons=rows)
 
 
-async def _card_text(context: BotContext, language: str, card: ActivityCard) -> str:
+def _card_text(services: Services, language: str, card: ActivityCard) -> str:
     activity = card.activity
-    catalogue = context.services.catalogue
+    catalogue = services.catalogue
     extra: list[str] = []
     if card.campaign_name:
         extra.append(catalogue.text(language, "activities.card_campaign", name=card.campaign_name))
@@ -343,7 +350,7 @@ async def _card_text(context: BotContext, language: str, card: ActivityCard) -> 
         extra.append(
             catalogue.text(language, "activities.card_description", text=activity.description)
         )
-    status = _my_status(context, language, card.registration)
+    status = _my_status(services, language, card.registration)
     if status:
         extra.append(status)
     elif card.refusal is not None and card.refusal != "access.not_member":
@@ -362,175 +369,131 @@ async def _card_text(context: BotContext, language: str, card: ActivityCard) -> 
         kind=catalogue.plain(language, f"activities.kind_{activity.kind.value}"),
         unit=card.unit_name,
         audience=audience,
-        when=_when(context, language, activity),
+        when=_when(services, language, activity),
         place=activity.place,
-        seats=_seats(context, language, activity),
-        deadline=_local(context, activity.deadline_at),
-        hours=hours_text(context, language, activity.hours),
+        seats=seats_text(services, language, activity),
+        deadline=local_time(services, activity.deadline_at),
+        hours=hours_text(services, language, activity.hours),
         extra=Raw("\n".join(extra)),
     )
 
 
-async def _card_buttons(
-    update: Update, context: BotContext, card: ActivityCard
-) -> InlineKeyboardMarkup:
+async def _card_buttons(turn: Turn, card: ActivityCard) -> list[list[Button]]:
     activity_id = card.activity.id
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[list[Button]] = []
     checked_in = card.registration is not None and card.registration.attended_at is not None
     if card.registered and not checked_in:
         rows.append(
             [
-                (
-                    await context.label(update, "activities.button_cancel"),
-                    callbacks.pack("act", "can", activity_id),
+                await turn.button(
+                    "activities.button_cancel", callbacks.pack("act", "can", activity_id)
                 )
             ]
         )
     elif card.refusal is None:
         rows.append(
             [
-                (
-                    await context.label(update, "activities.button_register"),
-                    callbacks.pack("act", "reg", activity_id),
+                await turn.button(
+                    "activities.button_register", callbacks.pack("act", "reg", activity_id)
                 )
             ]
         )
     if card.can_manage:
         rows.append(
             [
-                (
-                    await context.label(update, "activities.button_manage_one"),
-                    callbacks.pack("acm", "m", activity_id),
+                await turn.button(
+                    "activities.button_manage_one", callbacks.pack("acm", "m", activity_id)
                 )
             ]
         )
     rows.append(
-        [
-            (
-                await context.label(update, "activities.button_back_to_list"),
-                callbacks.pack("act", "ls", "a", 0),
-            )
-        ]
+        [await turn.button("activities.button_back_to_list", callbacks.pack("act", "ls", "a", 0))]
     )
-    return inline(rows)
+    return rows
 
 
-async def show_card(
-    update: Update, context: BotContext, activity_id: int, *, edit: bool = False
-) -> None:
-    actor = await _member(update, context)
+async def show_card(turn: Turn, activity_id: int) -> None:
+    """The activity's card, as a new message."""
+    actor = await member_or_refuse(turn)
     if actor is None:
         return
     try:
-        card = await context.services.activities.card(actor, activity_id)
+        card = await turn.services.activities.card(actor, activity_id)
     except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
+        await turn.refuse(exc.key, **exc.params)
         return
-    language = await context.language(update)
-    text = await _card_text(context, language, card)
-    markup = await _card_buttons(update, context, card)
-    query = update.callback_query
-    if edit and query is not None and isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
-        return
-    chat = update.effective_chat
-    if chat is not None:
-        await context.bot.send_message(chat.id, text, reply_markup=markup)
+    language = await turn.language()
+    text = _card_text(turn.services, language, card)
+    await turn.send(Reply(text, buttons=await _card_buttons(turn, card)))
 
 
 # --- registering ------------------------------------------------------------------------------
 
 
-async def _start_registration(update: Update, context: BotContext, activity_id: int) -> None:
-    actor = await _member(update, context)
-    user = update.effective_user
-    if actor is None or user is None:
+async def _start_registration(turn: Turn, activity_id: int) -> None:
+    actor = await member_or_refuse(turn)
+    if actor is None:
         return
-    service = context.services.activities
+    services = turn.services
     try:
-        card = await service.start_registration(actor, activity_id)
+        card = await services.activities.start_registration(actor, activity_id)
     except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
+        await turn.refuse(exc.key, **exc.params)
         return
     if card.registered:
-        await answer(update, context, "activities.already_registered")
+        await turn.answer("activities.already_registered")
         return
     questions = card.activity.questions
+    await turn.answer()
     if not questions:
-        await answer(update, context)
-        await _register(update, context, actor, activity_id, {})
+        await _register(turn, actor, activity_id, {})
         return
-    await answer(update, context)
-    state = await context.services.flows.get(user.id)
+    state = await services.flows.get(turn.person)
     if state is None or state.flow != FLOW_REG or state.data.get("activity_id") != activity_id:
-        state = await context.services.flows.start(
-            user.id, FLOW_REG, "answer", activity_id=activity_id, index=0, answers={}
+        state = await services.flows.start(
+            turn.person, FLOW_REG, "answer", activity_id=activity_id, index=0, answers={}
         )
-        await say(
-            update,
-            context,
-            "activities.questions_intro",
-            title=card.activity.title,
-            count=len(questions),
+        await turn.say(
+            "activities.questions_intro", title=card.activity.title, count=len(questions)
         )
-    await _ask_question(update, context, state, questions)
+    await _ask_question(turn, state, questions)
 
 
-async def _ask_question(
-    update: Update, context: BotContext, state: FlowState, questions: Sequence[Question]
-) -> None:
+async def _ask_question(turn: Turn, state: FlowState, questions: Sequence[Question]) -> None:
     index = int(state.data.get("index", 0))
     question = questions[index]
     activity_id = int(state.data["activity_id"])
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[list[Button]] = []
     if question.choices is not None:
         rows = [
-            [(choice, callbacks.pack("act", "ans", activity_id, n))]
+            [Button(choice, callbacks.pack("act", "ans", activity_id, n))]
             for n, choice in enumerate(question.choices)
         ]
     if not question.required:
-        rows.append(
-            [
-                (
-                    await context.label(update, "common.skip"),
-                    callbacks.pack("act", "skip", activity_id),
-                )
-            ]
-        )
+        rows.append([await turn.button("common.skip", callbacks.pack("act", "skip", activity_id))])
     key = "activities.question_choice" if question.choices else "activities.question_text"
-    await say(
-        update,
-        context,
+    optional = await turn.text("activities.question_optional") if not question.required else ""
+    await turn.say(
         key,
-        reply_markup=inline(rows) if rows else None,
+        buttons=rows,
         number=index + 1,
         count=len(questions),
         prompt=question.prompt,
-        optional=Raw(
-            await context.text(update, "activities.question_optional")
-            if not question.required
-            else ""
-        ),
+        optional=Raw(optional),
     )
 
 
-async def _answer_question(
-    update: Update, context: BotContext, state: FlowState, text: str
-) -> None:
+async def _answer_question(turn: Turn, state: FlowState, text: str) -> None:
     """Store one answer (already matched to the current question), then ask the next."""
-    user = update.effective_user
-    actor = await _member(update, context)
-    if user is None or actor is None:
+    actor = await member_or_refuse(turn)
+    if actor is None:
         return
+    services = turn.services
     activity_id = int(state.data["activity_id"])
-    activity = await context.services.activities.get(activity_id)
+    activity = await services.activities.get(activity_id)
     if activity is None or not activity.questions:
-        await context.services.flows.clear(user.id)
-        await _refuse(update, context, "activities.not_found")
+        await services.flows.clear(turn.person)
+        await turn.refuse("activities.not_found")
         return
     index = int(state.data.get("index", 0))
     if index >= len(activity.questions):
@@ -539,107 +502,85 @@ async def _answer_question(
     try:
         value = parse_answer(question, text)
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, **exc.params)
         return
     answers = dict(state.data.get("answers") or {})
     if value:
         answers[str(question.position)] = value
     if index + 1 < len(activity.questions):
-        moved = await context.services.flows.move(
-            user.id, state, "answer", index=index + 1, answers=answers
+        moved = await services.flows.move(
+            turn.person, state, "answer", index=index + 1, answers=answers
         )
-        await _ask_question(update, context, moved, activity.questions)
+        await _ask_question(turn, moved, activity.questions)
         return
-    await context.services.flows.clear(user.id)
-    await _register(update, context, actor, activity_id, answers)
+    await services.flows.clear(turn.person)
+    await _register(turn, actor, activity_id, answers)
 
 
-async def on_answer_text(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    activity = await context.services.activities.get(int(state.data.get("activity_id", 0)))
+async def on_answer_text(turn: Turn, state: FlowState) -> None:
+    activity = await turn.services.activities.get(int(state.data.get("activity_id", 0)))
     index = int(state.data.get("index", 0))
     if (
         activity is not None
         and index < len(activity.questions)
         and activity.questions[index].choices
     ):
-        await say(update, context, "activities.answer_use_buttons")
+        await turn.say("activities.answer_use_buttons")
         return
-    await _answer_question(update, context, state, message.text)
+    await _answer_question(turn, state, turn.typed or "")
 
 
-async def _register(
-    update: Update, context: BotContext, actor: Actor, activity_id: int, answers: dict[str, str]
-) -> None:
+async def _register(turn: Turn, actor: Actor, activity_id: int, answers: dict[str, str]) -> None:
     try:
-        result = await context.services.activities.register(actor, activity_id, answers)
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
-        return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
+        result = await turn.services.activities.register(actor, activity_id, answers)
+    except (InvalidInput, NotAllowed) as exc:
+        await refuse_error(turn, exc)
         return
     activity = result.activity
-    language = await context.language(update)
-    cancel = inline(
-        [
-            [
-                (
-                    await context.label(update, "activities.button_cancel"),
-                    callbacks.pack("act", "can", activity_id),
-                )
-            ]
-        ]
-    )
+    language = await turn.language()
+    cancel = [
+        [await turn.button("activities.button_cancel", callbacks.pack("act", "can", activity_id))]
+    ]
     if result.outcome is RegisterOutcome.ALREADY:
-        await _refuse(update, context, "activities.already_registered")
+        await turn.refuse("activities.already_registered")
         return
     if result.outcome is RegisterOutcome.WAITLISTED:
         assert result.registration is not None
-        await say(
-            update,
-            context,
+        await turn.say(
             "activities.registered_waitlist",
-            reply_markup=cancel,
+            buttons=cancel,
             title=activity.title,
             position=result.registration.waitlist_position,
         )
         return
-    await say(
-        update,
-        context,
+    await turn.say(
         "activities.registered",
-        reply_markup=cancel,
+        buttons=cancel,
         title=activity.title,
-        when=_when(context, language, activity),
+        when=_when(turn.services, language, activity),
         place=activity.place,
     )
 
 
-async def _ask_cancel(update: Update, context: BotContext, activity_id: int) -> None:
-    actor = await _member(update, context)
+async def _ask_cancel(turn: Turn, activity_id: int) -> None:
+    actor = await member_or_refuse(turn)
     if actor is None:
         return
     try:
-        card = await context.services.activities.card(actor, activity_id)
+        card: ActivityCard | None = await turn.services.activities.card(actor, activity_id)
     except InvalidInput:
         card = None
     if card is None or not card.registered or card.registration is None:
-        await _refuse(update, context, "activities.not_registered")
+        await turn.refuse("activities.not_registered")
         return
     if card.registration.attended_at is not None:
-        await _refuse(
-            update,
-            context,
+        await turn.refuse(
             "activities.cancel_checked_in",
-            time=_local(context, card.registration.attended_at),
+            time=local_time(turn.services, card.registration.attended_at),
         )
         return
-    await answer(update, context)
-    await ask_to_confirm(
-        update,
-        context,
+    await turn.answer()
+    await turn.ask_to_confirm(
         "activities.cancel_ask",
         yes=("activities.cancel_confirm", callbacks.pack("act", "cy", activity_id)),
         no=("activities.cancel_keep", callbacks.pack("act", "v", activity_id)),
@@ -647,41 +588,33 @@ async def _ask_cancel(update: Update, context: BotContext, activity_id: int) -> 
     )
 
 
-async def _cancel(update: Update, context: BotContext, activity_id: int) -> None:
-    actor = await _member(update, context)
+async def _cancel(turn: Turn, activity_id: int) -> None:
+    actor = await member_or_refuse(turn)
     if actor is None:
         return
     try:
-        result = await context.services.activities.cancel_registration(actor, activity_id)
+        result = await turn.services.activities.cancel_registration(actor, activity_id)
     except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
+        await turn.refuse(exc.key, **exc.params)
         return
-    await answer(update, context)
-    await edit_or_send(
-        update, context, "activities.cancelled_registration", title=result.activity.title
-    )
-    await tell_promoted(context, result.promoted)
-
-
-async def tell_promoted(context: BotContext, promotions: Sequence[Promotion]) -> None:
-    """The promoted hear the good news through the notice outbox: their notices were written
-    with the promotion itself (restart-safe, at the shared pace); this only says "look now"."""
-    if promotions:
-        context.services.activities.notices_queued()
+    await turn.answer()
+    await turn.show("activities.cancelled_registration", title=result.activity.title)
+    await tell_promoted(turn, result.promoted)
 
 
 # --- my registrations -------------------------------------------------------------------------
 
 
-async def show_my_registrations(update: Update, context: BotContext) -> None:
-    actor = await _member(update, context)
+async def show_my_registrations(turn: Turn) -> None:
+    actor = await member_or_refuse(turn)
     if actor is None or actor.member is None:
         return
-    language = await context.language(update)
-    catalogue = context.services.catalogue
-    mine = await context.services.activities.my_registrations(actor.member)
+    services = turn.services
+    language = await turn.language()
+    catalogue = services.catalogue
+    mine = await services.activities.my_registrations(actor.member)
     upcoming: list[str] = []
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[list[Button]] = []
     for number, (registration, activity) in enumerate(mine.upcoming[:MY_UPCOMING_SHOWN], start=1):
         upcoming.append(
             catalogue.text(
@@ -689,23 +622,23 @@ async def show_my_registrations(update: Update, context: BotContext) -> None:
                 "activities.my_item",
                 number=number,
                 title=activity.title,
-                when=_when(context, language, activity),
+                when=_when(services, language, activity),
                 place=activity.place,
-                status=Raw(_my_status(context, language, registration)),
+                status=Raw(_my_status(services, language, registration)),
             )
         )
         row = [
-            (
-                await context.label(update, "activities.button_details", number=number),
-                callbacks.pack("act", "v", activity.id),
+            await turn.button(
+                "activities.button_details", callbacks.pack("act", "v", activity.id), number=number
             )
         ]
         if registration.attended_at is None:  # once present, there is nothing to cancel
             row.insert(
                 0,
-                (
-                    await context.label(update, "activities.button_cancel_short", number=number),
+                await turn.button(
+                    "activities.button_cancel_short",
                     callbacks.pack("act", "can", activity.id),
+                    number=number,
                 ),
             )
         rows.append(row)
@@ -717,8 +650,8 @@ async def show_my_registrations(update: Update, context: BotContext) -> None:
                     language,
                     "activities.past_attended",
                     title=activity.title,
-                    date=_local(context, activity.starts_at),
-                    hours=hours_text(context, language, registration.hours_credited),
+                    date=local_time(services, activity.starts_at),
+                    hours=hours_text(services, language, registration.hours_credited),
                 )
             )
         else:
@@ -727,184 +660,157 @@ async def show_my_registrations(update: Update, context: BotContext) -> None:
                     language,
                     "activities.past_absent",
                     title=activity.title,
-                    date=_local(context, activity.starts_at),
+                    date=local_time(services, activity.starts_at),
                 )
             )
     if mine.upcoming:
-        rows.append(
-            [(await context.label(update, "activities.button_ics"), callbacks.pack("act", "ics"))]
-        )
+        rows.append([await turn.button("activities.button_ics", callbacks.pack("act", "ics"))])
     rows.append(
-        [
-            (
-                await context.label(update, "activities.button_browse"),
-                callbacks.pack("act", "ls", "a", 0),
-            )
-        ]
+        [await turn.button("activities.button_browse", callbacks.pack("act", "ls", "a", 0))]
     )
-    none = await context.text(update, "activities.my_none")
-    await say(
-        update,
-        context,
+    none = await turn.text("activities.my_none")
+    await turn.say(
         "activities.my",
-        reply_markup=inline(rows),
+        buttons=rows,
         upcoming=Raw("\n\n".join(upcoming) if upcoming else none),
         past=Raw("\n".join(past) if past else none),
         attended=mine.attended,
-        hours=hours_text(context, language, mine.hours),
+        hours=hours_text(services, language, mine.hours),
     )
 
 
-async def _send_calendar(update: Update, context: BotContext) -> None:
-    actor = await _member(update, context)
-    chat = update.effective_chat
-    if actor is None or actor.member is None or chat is None:
+async def _send_calendar(turn: Turn) -> None:
+    actor = await member_or_refuse(turn)
+    if actor is None or actor.member is None:
         return
-    data = await context.services.activities.calendar_file(actor.member)
+    data = await turn.services.activities.calendar_file(actor.member)
     if data is None:
-        await _refuse(update, context, "activities.ics_nothing")
+        await turn.refuse("activities.ics_nothing")
         return
-    await answer(update, context)
-    await context.bot.send_document(
-        chat.id,
-        InputFile(data, filename="nhipcau-hoat-dong.ics"),
-        caption=await context.text(update, "activities.ics_caption"),
+    await turn.answer()
+    await turn.document(
+        Attachment(ICS_FILENAME, content=data, mime="text/calendar", for_member=actor.member.id),
+        "activities.ics_caption",
     )
 
 
 # --- member button presses --------------------------------------------------------------------
 
+_MEMBER_ARITY = {
+    "ls": (2, 3),
+    "cmp": (0,),
+    "v": (1,),
+    "reg": (1,),
+    "can": (1,),
+    "cy": (1,),
+    "ans": (2,),
+    "skip": (1,),
+    "ics": (0,),
+}
 
-async def on_member_callback(update: Update, context: BotContext) -> None:
-    parsed = _callback(update)
-    user = update.effective_user
-    if parsed is None or user is None:
-        await answer(update, context, "common.button_expired")
+
+async def on_member_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    if parsed is None:
+        await turn.answer("common.button_expired")
         return
     action, args = parsed.action, parsed.args
-    arity = {
-        "ls": (2, 3),
-        "cmp": (0,),
-        "v": (1,),
-        "reg": (1,),
-        "can": (1,),
-        "cy": (1,),
-        "ans": (2,),
-        "skip": (1,),
-        "ics": (0,),
-    }
     if (
-        action not in arity
-        or len(args) not in arity[action]
+        action not in _MEMBER_ARITY
+        or len(args) not in _MEMBER_ARITY[action]
         or not all(a.isdigit() or a in ("u", "a", "c") for a in args)
     ):
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
     first = parsed.int_arg(0)
     if action == "ls":
         scope = parsed.arg(0) or "a"
         if scope not in ("u", "a", "c"):
-            await answer(update, context, "common.button_expired")
+            await turn.answer("common.button_expired")
             return
-        await answer(update, context)
+        await turn.answer()
         await _show_page(
-            update,
-            context,
+            turn,
             scope=scope,
             page=parsed.int_arg(1) or 0,
             campaign_id=parsed.int_arg(2),
             edit=True,
         )
     elif action == "cmp":
-        await answer(update, context)
-        await _show_campaigns(update, context)
+        await turn.answer()
+        await _show_campaigns(turn)
     elif action == "ics":
-        await _send_calendar(update, context)
+        await _send_calendar(turn)
     elif first is None:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
     elif action == "v":
-        await answer(update, context)
-        await show_card(update, context, first)
+        await turn.answer()
+        await show_card(turn, first)
     elif action == "reg":
-        await _start_registration(update, context, first)
+        await _start_registration(turn, first)
     elif action == "can":
-        await _ask_cancel(update, context, first)
+        await _ask_cancel(turn, first)
     elif action == "cy":
-        await _cancel(update, context, first)
+        await _cancel(turn, first)
     elif action in ("ans", "skip"):
-        await _on_answer_button(update, context, first, parsed.int_arg(1), skip=action == "skip")
+        await _on_answer_button(turn, first, parsed.int_arg(1), skip=action == "skip")
 
 
 async def _on_answer_button(
-    update: Update, context: BotContext, activity_id: int, choice: int | None, *, skip: bool
+    turn: Turn, activity_id: int, choice: int | None, *, skip: bool
 ) -> None:
-    user = update.effective_user
-    assert user is not None
-    state = await context.services.flows.get(user.id)
+    services = turn.services
+    state = await services.flows.get(turn.person)
     if state is None or state.flow != FLOW_REG or state.data.get("activity_id") != activity_id:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    activity = await context.services.activities.get(activity_id)
+    activity = await services.activities.get(activity_id)
     index = int(state.data.get("index", 0))
     if activity is None or index >= len(activity.questions):
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
     question = activity.questions[index]
     if skip:
         if question.required:
-            await answer(update, context, "activities.answer_required", alert=True)
+            await turn.answer("activities.answer_required", alert=True)
             return
         text = ""
     else:
         if question.choices is None or choice is None or choice >= len(question.choices):
-            await answer(update, context, "common.button_expired")
+            await turn.answer("common.button_expired")
             return
         text = question.choices[choice]
-    await answer(update, context)
-    await edit_or_send(
-        update, context, "activities.answer_chosen", prompt=question.prompt, answer=text or "—"
-    )
-    await _answer_question(update, context, state, text)
+    await turn.answer()
+    await turn.show("activities.answer_chosen", prompt=question.prompt, answer=text or "—")
+    await _answer_question(turn, state, text)
 
 
 # --- deep links -------------------------------------------------------------------------------
 
 
-async def open_from_link(update: Update, context: BotContext, argument: str) -> None:
+async def open_from_link(turn: Turn, argument: str) -> None:
     """``/start act_<id>``: the activity card (new users arrive here after onboarding)."""
     if not argument.isdigit() or len(argument) > 12:
-        await say(update, context, "activities.not_found")
+        await turn.say("activities.not_found")
         return
-    await show_card(update, context, int(argument))
+    await show_card(turn, int(argument))
 
 
 # --- creating: the guided flow ----------------------------------------------------------------
 
 
-async def _manager(update: Update, context: BotContext) -> Actor | None:
-    actor = await context.actor(update)
-    if not (actor.is_admin or actor.is_cadre):
-        await _refuse(update, context, "access.denied")
-        return None
-    if actor.member is None and not actor.is_admin:
-        await _refuse(update, context, "access.not_member")
-        return None
-    return actor
-
-
-async def new_activity(update: Update, context: BotContext) -> None:
+async def new_activity(turn: Turn) -> None:
     """``/newactivity`` (or the "➕" button): start the guided creation flow."""
-    actor = await _manager(update, context)
-    user = update.effective_user
-    if actor is None or user is None:
+    actor = await manager_or_refuse(turn)
+    if actor is None:
         return
-    await answer(update, context)
+    await turn.answer()
     data: dict[str, Any] = {"questions": []}
     if not actor.is_admin:
         data["unit_id"] = actor.cadre_unit_id
-    state = await context.services.flows.start(user.id, FLOW_NEW, "title", **data)
-    await say(update, context, "activities.new_intro")
-    await _ask_new(update, context, state)
+    state = await turn.services.flows.start(turn.person, FLOW_NEW, "title", **data)
+    await turn.say("activities.new_intro")
+    await _ask_new(turn, state)
 
 
 def _next_step(state: FlowState, actor: Actor) -> str:
@@ -917,41 +823,37 @@ def _next_step(state: FlowState, actor: Actor) -> str:
     return step
 
 
-async def _advance(update: Update, context: BotContext, state: FlowState, **changes: Any) -> None:
-    user = update.effective_user
-    actor = await context.actor(update)
-    assert user is not None
-    moved = await context.services.flows.move(user.id, state, _next_step(state, actor), **changes)
-    await _ask_new(update, context, moved)
+async def _advance(turn: Turn, state: FlowState, **changes: Any) -> None:
+    actor = await turn.actor()
+    moved = await turn.services.flows.move(turn.person, state, _next_step(state, actor), **changes)
+    await _ask_new(turn, moved)
 
 
-async def _ask_new(update: Update, context: BotContext, state: FlowState) -> None:
+async def _ask_new(turn: Turn, state: FlowState) -> None:
     step = state.step
-    language = await context.language(update)
-    rows: list[list[tuple[str, str]]] = []
+    language = await turn.language()
+    rows: list[list[Button]] = []
     params: dict[str, Any] = {}
     key = f"activities.ask_{step}"
     if step == "description":
-        rows = [[(await context.label(update, "common.skip"), callbacks.pack("acn", "skip"))]]
+        rows = [[await turn.button("common.skip", callbacks.pack("acn", "skip"))]]
     elif step == "kind":
         rows = [
             [
-                (
-                    await context.label(update, f"activities.kind_{kind.value}"),
-                    callbacks.pack("acn", "kind", kind.value),
+                await turn.button(
+                    f"activities.kind_{kind.value}", callbacks.pack("acn", "kind", kind.value)
                 )
             ]
             for kind in KIND_ORDER
         ]
     elif step == "unit":
-        await _ask_unit(update, context, state, page=0)
+        await _ask_unit(turn, state, page=0)
         return
     elif step == "open_to":
         rows = [
             [
-                (
-                    await context.label(update, f"activities.open_to_{a.value}"),
-                    callbacks.pack("acn", "open", a.value),
+                await turn.button(
+                    f"activities.open_to_{a.value}", callbacks.pack("acn", "open", a.value)
                 )
             ]
             for a in (Audience.UNIT, Audience.ALL)
@@ -959,106 +861,72 @@ async def _ask_new(update: Update, context: BotContext, state: FlowState) -> Non
     elif step == "end":
         rows = [
             [
-                (
-                    await context.label(
-                        update, "activities.end_after", hours=format_figure(m / 60, language)
-                    ),
+                await turn.button(
+                    "activities.end_after",
                     callbacks.pack("acn", "end", m),
+                    hours=format_figure(m / 60, language),
                 )
                 for m in END_CHOICES
             ]
         ]
     elif step == "deadline":
         rows = [
+            [await turn.button("activities.deadline_at_start", callbacks.pack("acn", "dl", 0))],
             [
-                (
-                    await context.label(update, "activities.deadline_at_start"),
-                    callbacks.pack("acn", "dl", 0),
-                )
-            ],
-            [
-                (
-                    await context.label(
-                        update, "activities.deadline_before", hours=format_figure(m / 60, language)
-                    ),
+                await turn.button(
+                    "activities.deadline_before",
                     callbacks.pack("acn", "dl", m),
+                    hours=format_figure(m / 60, language),
                 )
                 for m in DEADLINE_CHOICES[1:]
             ],
         ]
     elif step == "capacity":
-        rows = [
-            [
-                (
-                    await context.label(update, "activities.capacity_unlimited"),
-                    callbacks.pack("acn", "cap"),
-                )
-            ]
-        ]
+        rows = [[await turn.button("activities.capacity_unlimited", callbacks.pack("acn", "cap"))]]
     elif step == "hours":
         starts = datetime.fromisoformat(str(state.data["starts_at"]))
         ends = datetime.fromisoformat(str(state.data["ends_at"]))
         rows = [
             [
-                (
-                    await context.label(
-                        update,
-                        "activities.hours_as_duration",
-                        hours=format_figure(_duration_hours(starts, ends), language),
-                    ),
+                await turn.button(
+                    "activities.hours_as_duration",
                     callbacks.pack("acn", "hrs"),
+                    hours=format_figure(_duration_hours(starts, ends), language),
                 )
             ]
         ]
     elif step == "campaign":
-        await _ask_campaign(update, context, state)
+        await _ask_campaign(turn, state)
         return
     elif step == "questions":
-        await _ask_questions(update, context, state)
+        await _ask_questions(turn, state)
         return
     elif step == "q_type":
         rows = [
-            [
-                (
-                    await context.label(update, "activities.q_type_text"),
-                    callbacks.pack("acn", "qt", "text"),
-                )
-            ],
-            [
-                (
-                    await context.label(update, "activities.q_type_choice"),
-                    callbacks.pack("acn", "qt", "choice"),
-                )
-            ],
+            [await turn.button("activities.q_type_text", callbacks.pack("acn", "qt", "text"))],
+            [await turn.button("activities.q_type_choice", callbacks.pack("acn", "qt", "choice"))],
         ]
     elif step == "q_required":
         rows = [
             [
-                (
-                    await context.label(update, "activities.q_required_yes"),
-                    callbacks.pack("acn", "qr", "y"),
-                ),
-                (
-                    await context.label(update, "activities.q_required_no"),
-                    callbacks.pack("acn", "qr", "n"),
-                ),
+                await turn.button("activities.q_required_yes", callbacks.pack("acn", "qr", "y")),
+                await turn.button("activities.q_required_no", callbacks.pack("acn", "qr", "n")),
             ]
         ]
     elif step == "reminders":
-        default = ", ".join(_offset(m) for m in context.services.activities.default_reminders)
+        default = ", ".join(_offset(m) for m in turn.services.activities.default_reminders)
         params["default"] = default
         rows = [
             [
-                (
-                    await context.label(update, "activities.reminders_default", default=default),
-                    callbacks.pack("acn", "rem"),
+                await turn.button(
+                    "activities.reminders_default", callbacks.pack("acn", "rem"), default=default
                 )
             ]
         ]
     elif step == "summary":
-        await _show_summary(update, context, state)
+        await _show_summary(turn, state)
         return
-    await say(update, context, key, reply_markup=inline(rows) if rows else None, **params)
+    await turn.say(key, buttons=rows, numeric_answer=step in NUMERIC_STEPS, **params)
 
 
 def _duration_hours(starts: datetime, ends: datetime) -> float:
@@ -1076,95 +944,56 @@ def _offset(minutes: int) -> str:
     return f"{minutes}m"
 
 
-async def _ask_unit(
-    update: Update, context: BotContext, state: FlowState, *, page: int, edit: bool = False
-) -> None:
+async def _ask_unit(turn: Turn, state: FlowState, *, page: int, edit: bool = False) -> None:
     query = str(state.data.get("unit_query", ""))
-    result = await context.services.member_service.unit_page(query, page)
-    rows = [[(unit.name, callbacks.pack("acn", "unit", unit.id))] for unit in result.units]
-    nav = await page_row(
-        update,
-        context,
-        result.page,
-        result.pages,
-        lambda n: callbacks.pack("acn", "up", n),
-    )
+    result = await turn.services.member_service.unit_page(query, page)
+    rows = [[Button(unit.name, callbacks.pack("acn", "unit", unit.id))] for unit in result.units]
+    nav = await turn.page_row(result.page, result.pages, lambda n: callbacks.pack("acn", "up", n))
     if nav:
         rows.append(nav)
-    if edit:
-        await edit_or_send(update, context, "activities.ask_unit", reply_markup=inline(rows))
-    else:
-        await say(update, context, "activities.ask_unit", reply_markup=inline(rows))
+    await _reply(turn, "activities.ask_unit", edit=edit, buttons=rows)
 
 
-async def _ask_campaign(update: Update, context: BotContext, state: FlowState) -> None:
-    actor = await context.actor(update)
+async def _ask_campaign(turn: Turn, state: FlowState) -> None:
+    actor = await turn.actor()
     unit_id = int(state.data.get("unit_id") or 0)
-    campaigns = await context.services.activities.campaigns_for(actor, unit_id)
-    rows = [[(c.name, callbacks.pack("acn", "cmp", c.id))] for c in campaigns]
+    campaigns = await turn.services.activities.campaigns_for(actor, unit_id)
+    rows = [[Button(c.name, callbacks.pack("acn", "cmp", c.id))] for c in campaigns]
+    rows.append([await turn.button("activities.campaign_new", callbacks.pack("acn", "cmp", "new"))])
     rows.append(
-        [
-            (
-                await context.label(update, "activities.campaign_new"),
-                callbacks.pack("acn", "cmp", "new"),
-            )
-        ]
+        [await turn.button("activities.campaign_none", callbacks.pack("acn", "cmp", "none"))]
     )
-    rows.append(
-        [
-            (
-                await context.label(update, "activities.campaign_none"),
-                callbacks.pack("acn", "cmp", "none"),
-            )
-        ]
-    )
-    await say(update, context, "activities.ask_campaign", reply_markup=inline(rows))
+    await turn.say("activities.ask_campaign", buttons=rows)
 
 
-async def _ask_questions(update: Update, context: BotContext, state: FlowState) -> None:
+async def _ask_questions(turn: Turn, state: FlowState) -> None:
     questions = list(state.data.get("questions") or [])
     rows = []
     if len(questions) < QUESTIONS_MAX:
-        rows.append(
-            [(await context.label(update, "activities.q_add"), callbacks.pack("acn", "q", "add"))]
-        )
-    rows.append(
-        [(await context.label(update, "activities.q_done"), callbacks.pack("acn", "q", "done"))]
-    )
-    listed = await _questions_text(update, context, questions)
-    await say(
-        update,
-        context,
-        "activities.ask_questions",
-        reply_markup=inline(rows),
-        questions=Raw(listed),
-        max=QUESTIONS_MAX,
+        rows.append([await turn.button("activities.q_add", callbacks.pack("acn", "q", "add"))])
+    rows.append([await turn.button("activities.q_done", callbacks.pack("acn", "q", "done"))])
+    listed = await _questions_text(turn, questions)
+    await turn.say(
+        "activities.ask_questions", buttons=rows, questions=Raw(listed), max=QUESTIONS_MAX
     )
 
 
-async def _questions_text(
-    update: Update, context: BotContext, questions: Sequence[dict[str, Any]]
-) -> str:
+async def _questions_text(turn: Turn, questions: Sequence[dict[str, Any]]) -> str:
     if not questions:
-        return await context.text(update, "activities.q_none")
+        return await turn.text("activities.q_none")
     lines = []
     for number, q in enumerate(questions, start=1):
         choices = q.get("choices")
+        mark = "activities.q_required_mark" if q.get("required") else "activities.q_optional_mark"
         lines.append(
-            await context.text(
-                update,
+            await turn.text(
                 "activities.q_line",
                 number=number,
                 prompt=q["prompt"],
                 choices=" / ".join(choices)
                 if choices
-                else await context.label(update, "activities.q_free_text"),
-                required=await context.label(
-                    update,
-                    "activities.q_required_mark"
-                    if q.get("required")
-                    else "activities.q_optional_mark",
-                ),
+                else await turn.label("activities.q_free_text"),
+                required=await turn.label(mark),
             )
         )
     return "\n".join(lines)
@@ -1200,114 +1029,94 @@ def _draft(data: dict[str, Any]) -> ActivityDraft:
     )
 
 
-async def _show_summary(update: Update, context: BotContext, state: FlowState) -> None:
-    user = update.effective_user
-    assert user is not None
+async def _show_summary(turn: Turn, state: FlowState) -> None:
     data = state.data
-    language = await context.language(update)
-    service = context.services.activities
+    services = turn.services
+    language = await turn.language()
+    service = services.activities
     draft = _draft(data)
     unit = await service.unit(draft.unit_id)
     campaign = await service.campaign(draft.campaign_id) if draft.campaign_id else None
-    none = await context.label(update, "activities.none")
-    preview = draft.preview(created_by=user.id)
+    none = await turn.label("activities.none")
+    preview = draft.preview(created_by=(await turn.actor()).actor_id)
     reminders = draft.reminder_offsets or service.default_reminders
     if not data.get("reviewing"):
-        state = await context.services.flows.move(user.id, state, "summary", reviewing=True)
-    rows: list[list[tuple[str, str]]] = [
-        [(await context.label(update, "activities.create_confirm"), callbacks.pack("acn", "ok"))]
+        state = await services.flows.move(turn.person, state, "summary", reviewing=True)
+    rows: list[list[Button]] = [
+        [await turn.button("activities.create_confirm", callbacks.pack("acn", "ok"))]
     ]
-    edits = []
-    for step in SUMMARY_EDITS:
-        edits.append(
-            (
-                await context.label(update, f"activities.edit_{step}"),
-                callbacks.pack("acn", "ed", step),
-            )
-        )
+    edits = [
+        await turn.button(f"activities.edit_{step}", callbacks.pack("acn", "ed", step))
+        for step in SUMMARY_EDITS
+    ]
     rows.extend(edits[i : i + 2] for i in range(0, len(edits), 2))
-    rows.append(
-        [(await context.label(update, "activities.create_abort"), callbacks.pack("acn", "no"))]
-    )
-    await say(
-        update,
-        context,
+    rows.append([await turn.button("activities.create_abort", callbacks.pack("acn", "no"))])
+    await turn.say(
         "activities.summary",
-        reply_markup=inline(rows),
+        buttons=rows,
         title=draft.title,
         description=_short(draft.description, SHORT_TEXT) or none,
-        kind=await context.label(update, f"activities.kind_{draft.kind.value}"),
+        kind=await turn.label(f"activities.kind_{draft.kind.value}"),
         unit=unit.name if unit else none,
-        audience=await context.label(update, f"activities.open_to_{draft.open_to.value}"),
+        audience=await turn.label(f"activities.open_to_{draft.open_to.value}"),
         place=draft.place,
-        when=_when(context, language, preview),
-        deadline=_local(context, draft.deadline_at),
+        when=_when(services, language, preview),
+        deadline=local_time(services, draft.deadline_at),
         capacity=draft.capacity
         if draft.capacity is not None
-        else await context.label(update, "activities.capacity_unlimited"),
-        hours=hours_text(context, language, draft.hours),
+        else await turn.label("activities.capacity_unlimited"),
+        hours=hours_text(services, language, draft.hours),
         campaign=campaign.name if campaign else none,
-        questions=Raw(await _questions_text(update, context, data.get("questions") or [])),
+        questions=Raw(await _questions_text(turn, data.get("questions") or [])),
         reminders=", ".join(_offset(m) for m in reminders),
     )
 
 
-async def _typed(update: Update) -> str:
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    return message.text
-
-
-async def on_new_text(update: Update, context: BotContext, state: FlowState) -> None:
+async def on_new_text(turn: Turn, state: FlowState) -> None:
     """A typed answer in the creation flow, checked for its step."""
-    text = await _typed(update)
-    user = update.effective_user
-    assert user is not None
-    service = context.services.activities
+    text = turn.typed or ""
+    services = turn.services
+    service = services.activities
+    flows = services.flows
     step = state.step
     try:
         if step == "title":
-            await _advance(update, context, state, title=parse_title(text))
+            await _advance(turn, state, title=parse_title(text))
         elif step == "description":
-            await _advance(update, context, state, description=parse_description(text))
+            await _advance(turn, state, description=parse_description(text))
         elif step == "place":
-            await _advance(update, context, state, place=parse_place(text))
+            await _advance(turn, state, place=parse_place(text))
         elif step == "start":
             starts = service.read_start(text)
-            await _advance(update, context, state, starts_at=starts.isoformat())
+            await _advance(turn, state, starts_at=starts.isoformat())
         elif step == "end":
             starts = datetime.fromisoformat(str(state.data["starts_at"]))
             ends = service.read_end(starts, text)
-            await _after_end(update, context, state, ends)
+            await _after_end(turn, state, ends)
         elif step == "deadline":
             starts = datetime.fromisoformat(str(state.data["starts_at"]))
             deadline = service.read_deadline(starts, text)
-            await _advance(update, context, state, deadline_at=deadline.isoformat())
+            await _advance(turn, state, deadline_at=deadline.isoformat())
         elif step == "capacity":
-            capacity = parse_capacity(text)
-            if capacity is None:
-                raise InvalidInput("activities.capacity_invalid", max=CAPACITY_MAX)
-            await _advance(update, context, state, capacity=capacity)
+            await _advance(turn, state, capacity=_required_capacity(text))
         elif step == "hours":
-            await _advance(update, context, state, hours=parse_hours(text))
+            await _advance(turn, state, hours=parse_hours(text))
         elif step == "reminders":
             reminders = parse_reminders(text)
-            await _advance(update, context, state, reminders=list(reminders) if reminders else None)
+            await _advance(turn, state, reminders=list(reminders) if reminders else None)
         elif step == "unit":
             query = " ".join(text.split())[:60]
-            moved = await context.services.flows.move(user.id, state, "unit", unit_query=query)
-            await _ask_unit(update, context, moved, page=0)
+            moved = await flows.move(turn.person, state, "unit", unit_query=query)
+            await _ask_unit(turn, moved, page=0)
         elif step == "camp_name":
             name = " ".join(text.split())
             if not 3 <= len(name) <= CAMPAIGN_NAME_MAX:
                 raise InvalidInput("activities.campaign_name_invalid", max=CAMPAIGN_NAME_MAX)
-            moved = await context.services.flows.move(
-                user.id, state, "camp_dates", campaign_name=name
-            )
-            await say(update, context, "activities.ask_camp_dates")
+            await flows.move(turn.person, state, "camp_dates", campaign_name=name)
+            await turn.say("activities.ask_camp_dates")
         elif step == "camp_dates":
             starts_on, ends_on = service.read_campaign_dates(text)
-            actor = await context.actor(update)
+            actor = await turn.actor()
             try:
                 campaign = await service.create_campaign(
                     actor,
@@ -1317,153 +1126,138 @@ async def on_new_text(update: Update, context: BotContext, state: FlowState) -> 
                     ends_on,
                 )
             except NotAllowed as exc:
-                await say(update, context, exc.reason)
+                await turn.say(exc.reason)
                 return
-            await say(update, context, "activities.campaign_created", name=campaign.name)
-            moved = await context.services.flows.move(
-                user.id, state, "campaign", campaign_id=campaign.id
-            )
-            await _advance(update, context, moved)
+            await turn.say("activities.campaign_created", name=campaign.name)
+            moved = await flows.move(turn.person, state, "campaign", campaign_id=campaign.id)
+            await _advance(turn, moved)
         elif step == "q_prompt":
             prompt = parse_prompt(text)
-            moved = await context.services.flows.move(user.id, state, "q_type", q_prompt=prompt)
-            await _ask_new(update, context, moved)
+            moved = await flows.move(turn.person, state, "q_type", q_prompt=prompt)
+            await _ask_new(turn, moved)
         elif step == "q_choices":
             choices = parse_choices(text)
-            moved = await context.services.flows.move(
-                user.id, state, "q_required", q_choices=list(choices)
-            )
-            await _ask_new(update, context, moved)
+            moved = await flows.move(turn.person, state, "q_required", q_choices=list(choices))
+            await _ask_new(turn, moved)
         else:
-            await say(update, context, "flow.use_buttons")
+            await turn.say("flow.use_buttons")
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        # The step is still waiting for its answer: a bare number stays an answer.
+        await turn.say(exc.key, numeric_answer=step in NUMERIC_STEPS, **exc.params)
 
 
-async def _after_end(update: Update, context: BotContext, state: FlowState, ends: datetime) -> None:
+async def _after_end(turn: Turn, state: FlowState, ends: datetime) -> None:
     """After the end time, keep the deadline when editing unless it no longer fits."""
     data = state.data
     if data.get("reviewing") and data.get("deadline_at"):
         starts = datetime.fromisoformat(str(data["starts_at"]))
         deadline = datetime.fromisoformat(str(data["deadline_at"]))
         try:
-            context.services.activities.check_deadline(starts, deadline)
+            turn.services.activities.check_deadline(starts, deadline)
         except InvalidInput:
             pass
         else:
-            user = update.effective_user
-            assert user is not None
-            moved = await context.services.flows.move(
-                user.id, state, "summary", ends_at=ends.isoformat()
+            moved = await turn.services.flows.move(
+                turn.person, state, "summary", ends_at=ends.isoformat()
             )
-            await _ask_new(update, context, moved)
+            await _ask_new(turn, moved)
             return
-    await _advance(update, context, state, ends_at=ends.isoformat())
+    await _advance(turn, state, ends_at=ends.isoformat())
 
 
-async def on_new_callback(update: Update, context: BotContext) -> None:
-    parsed = _callback(update)
-    user = update.effective_user
-    if parsed is None or user is None:
-        await answer(update, context, "common.button_expired")
+async def on_new_press(turn: Turn) -> None:
+    parsed = turn.pressed
+    if parsed is None:
+        await turn.answer("common.button_expired")
         return
-    actor = await _manager(update, context)
+    actor = await manager_or_refuse(turn)
     if actor is None:
         return
-    state = await context.services.flows.get(user.id)
+    services = turn.services
+    state = await services.flows.get(turn.person)
     if state is None or state.flow != FLOW_NEW:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
     action, arg = parsed.action, parsed.arg()
     step = state.step
-    flows = context.services.flows
-    service = context.services.activities
+    flows = services.flows
+    service = services.activities
+    person = turn.person
     try:
         if action == "skip" and step == "description":
-            await answer(update, context)
-            await _advance(update, context, state, description="")
+            await turn.answer()
+            await _advance(turn, state, description="")
         elif action == "kind" and step == "kind" and arg in {k.value for k in ActivityKind}:
-            await answer(update, context)
-            await edit_or_send(
-                update,
-                context,
-                "activities.chosen",
-                value=await context.label(update, f"activities.kind_{arg}"),
-            )
-            await _advance(update, context, state, kind=arg)
+            await turn.answer()
+            await turn.show("activities.chosen", value=await turn.label(f"activities.kind_{arg}"))
+            await _advance(turn, state, kind=arg)
         elif action == "up" and step == "unit":
-            await answer(update, context)
-            await _ask_unit(update, context, state, page=parsed.int_arg() or 0, edit=True)
+            await turn.answer()
+            await _ask_unit(turn, state, page=parsed.int_arg() or 0, edit=True)
         elif action == "unit" and step == "unit" and actor.is_admin:
             unit = await service.unit(parsed.int_arg() or 0)
             if unit is None:
-                await answer(update, context, "common.button_expired")
+                await turn.answer("common.button_expired")
                 return
-            await answer(update, context)
-            await edit_or_send(update, context, "activities.chosen", value=unit.name)
-            await _advance(update, context, state, unit_id=unit.id)
+            await turn.answer()
+            await turn.show("activities.chosen", value=unit.name)
+            await _advance(turn, state, unit_id=unit.id)
         elif action == "open" and step == "open_to" and arg in ("unit", "all"):
-            await answer(update, context)
-            await edit_or_send(
-                update,
-                context,
-                "activities.chosen",
-                value=await context.label(update, f"activities.open_to_{arg}"),
+            await turn.answer()
+            await turn.show(
+                "activities.chosen", value=await turn.label(f"activities.open_to_{arg}")
             )
-            await _advance(update, context, state, open_to=arg)
+            await _advance(turn, state, open_to=arg)
         elif action == "end" and step == "end" and parsed.int_arg() in END_CHOICES:
-            await answer(update, context)
+            await turn.answer()
             starts = datetime.fromisoformat(str(state.data["starts_at"]))
-            await _after_end(
-                update, context, state, starts + timedelta(minutes=parsed.int_arg() or 0)
-            )
+            await _after_end(turn, state, starts + timedelta(minutes=parsed.int_arg() or 0))
         elif action == "dl" and step == "deadline" and parsed.int_arg() in DEADLINE_CHOICES:
             starts = datetime.fromisoformat(str(state.data["starts_at"]))
             deadline = service.check_deadline(
                 starts, starts - timedelta(minutes=parsed.int_arg() or 0)
             )
-            await answer(update, context)
-            await _advance(update, context, state, deadline_at=deadline.isoformat())
+            await turn.answer()
+            await _advance(turn, state, deadline_at=deadline.isoformat())
         elif action == "cap" and step == "capacity":
-            await answer(update, context)
-            await _advance(update, context, state, capacity=None)
+            await turn.answer()
+            await _advance(turn, state, capacity=None)
         elif action == "hrs" and step == "hours":
             starts = datetime.fromisoformat(str(state.data["starts_at"]))
             ends = datetime.fromisoformat(str(state.data["ends_at"]))
-            hours = _duration_hours(starts, ends)
-            await answer(update, context)
-            await _advance(update, context, state, hours=hours)
+            await turn.answer()
+            await _advance(turn, state, hours=_duration_hours(starts, ends))
         elif action == "cmp" and step == "campaign":
-            await answer(update, context)
+            await turn.answer()
             if arg == "none":
-                await _advance(update, context, state, campaign_id=None)
+                await _advance(turn, state, campaign_id=None)
             elif arg == "new":
-                await flows.move(user.id, state, "camp_name")
-                await say(update, context, "activities.ask_camp_name")
+                await flows.move(person, state, "camp_name")
+                await turn.say("activities.ask_camp_name")
             else:
                 campaign = await service.campaign(parsed.int_arg() or 0)
                 if campaign is None:
-                    await answer(update, context, "common.button_expired")
+                    await turn.answer("common.button_expired")
                     return
-                await edit_or_send(update, context, "activities.chosen", value=campaign.name)
-                await _advance(update, context, state, campaign_id=campaign.id)
+                await turn.show("activities.chosen", value=campaign.name)
+                await _advance(turn, state, campaign_id=campaign.id)
         elif action == "q" and step == "questions":
-            await answer(update, context)
+            await turn.answer()
             if arg == "add" and len(state.data.get("questions") or []) < QUESTIONS_MAX:
-                await flows.move(user.id, state, "q_prompt")
-                await say(update, context, "activities.ask_q_prompt")
+                await flows.move(person, state, "q_prompt")
+                await turn.say("activities.ask_q_prompt")
             else:
-                await _advance(update, context, state)
+                await _advance(turn, state)
         elif action == "qt" and step == "q_type" and arg in ("text", "choice"):
-            await answer(update, context)
+            await turn.answer()
             if arg == "choice":
-                await flows.move(user.id, state, "q_choices")
-                await say(update, context, "activities.ask_q_choices")
+                await flows.move(person, state, "q_choices")
+                await turn.say("activities.ask_q_choices")
             else:
-                moved = await flows.move(user.id, state, "q_required", q_choices=None)
-                await _ask_new(update, context, moved)
+                moved = await flows.move(person, state, "q_required", q_choices=None)
+                await _ask_new(turn, moved)
         elif action == "qr" and step == "q_required" and arg in ("y", "n"):
-            await answer(update, context)
+            await turn.answer()
             questions = list(state.data.get("questions") or [])
             questions.append(
                 {
@@ -1473,115 +1267,112 @@ async def on_new_callback(update: Update, context: BotContext) -> None:
                 }
             )
             moved = await flows.move(
-                user.id,
+                person,
                 state,
                 "questions",
                 questions=questions[:QUESTIONS_MAX],
                 q_prompt=None,
                 q_choices=None,
             )
-            await _ask_new(update, context, moved)
+            await _ask_new(turn, moved)
         elif action == "rem" and step == "reminders":
-            await answer(update, context)
-            await _advance(update, context, state, reminders=None)
+            await turn.answer()
+            await _advance(turn, state, reminders=None)
         elif action == "ed" and step == "summary" and arg in SUMMARY_EDITS:
-            await answer(update, context)
-            moved = await flows.move(user.id, state, arg, reviewing=True)
-            await _ask_new(update, context, moved)
+            await turn.answer()
+            moved = await flows.move(person, state, arg, reviewing=True)
+            await _ask_new(turn, moved)
         elif action == "ok" and step == "summary":
-            await answer(update, context)
-            await _create(update, context, actor, state)
+            await turn.answer()
+            await _create(turn, actor, state)
         elif action == "no":
-            await answer(update, context)
-            await flows.clear(user.id)
-            await edit_or_send(update, context, "activities.create_aborted")
+            await turn.answer()
+            await flows.clear(person)
+            await turn.show("activities.create_aborted")
         else:
-            await answer(update, context, "common.button_expired")
+            await turn.answer("common.button_expired")
     except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
+        await turn.refuse(exc.key, **exc.params)
 
 
-async def _create(update: Update, context: BotContext, actor: Actor, state: FlowState) -> None:
-    user = update.effective_user
-    assert user is not None
+async def _create(turn: Turn, actor: Actor, state: FlowState) -> None:
     try:
-        activity = await context.services.activities.create(actor, _draft(state.data))
+        activity = await turn.services.activities.create(actor, _draft(state.data))
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
-        await say(update, context, "activities.create_fix")
+        await turn.say(exc.key, **exc.params)
+        await turn.say("activities.create_fix")
         return
     except NotAllowed as exc:
-        await say(update, context, exc.reason)
+        await turn.say(exc.reason)
         return
-    await context.services.flows.clear(user.id)
-    await edit_or_send(
-        update,
-        context,
-        "activities.created",
-        title=activity.title,
-        link=_share_link(context, activity.id),
-    )
-    await _show_manage(update, context, activity.id, edit=False)
+    await turn.services.flows.clear(turn.person)
+    link = _share_link(turn, activity.id)
+    if link is not None:
+        await turn.show("activities.created", title=activity.title, link=link)
+    else:
+        await turn.show("activities.created_reference", title=activity.title, ref=activity.id)
+    await _show_manage(turn, activity.id, edit=False)
 
 
 # --- importing --------------------------------------------------------------------------------
 
 
-async def import_command(update: Update, context: BotContext) -> None:
-    actor = await _manager(update, context)
-    user = update.effective_user
-    if actor is None or user is None:
+async def import_command(turn: Turn) -> None:
+    actor = await manager_or_refuse(turn)
+    if actor is None:
         return
-    await answer(update, context)
-    await context.services.flows.start(user.id, FLOW_IMPORT, "file")
-    await say(update, context, "activities.import_ask", rows=IMPORT_ROWS_MAX)
+    await turn.answer()
+    # Where the person can send images only (Zalo), no table can arrive: say what works.
+    # (``Capabilities.documents`` arrives with the core's next commit; read it where it is.)
+    if not turn.chat.capabilities.documents:
+        await turn.say("activities.import_no_documents")
+        return
+    await turn.services.flows.start(turn.person, FLOW_IMPORT, "file")
+    await turn.say("activities.import_ask", rows=IMPORT_ROWS_MAX)
 
 
-async def template_command(update: Update, context: BotContext) -> None:
-    actor = await _manager(update, context)
-    chat = update.effective_chat
-    if actor is None or chat is None:
+async def template_command(turn: Turn) -> None:
+    actor = await manager_or_refuse(turn)
+    if actor is None:
         return
-    await answer(update, context)
-    await context.bot.send_document(
-        chat.id,
-        InputFile(context.services.activities.template_csv(), filename="mau-nhap-hoat-dong.csv"),
-        caption=await context.text(update, "activities.template_caption", rows=IMPORT_ROWS_MAX),
+    await turn.answer()
+    await turn.document(
+        Attachment(
+            TEMPLATE_FILENAME, content=turn.services.activities.template_csv(), mime="text/csv"
+        ),
+        "activities.template_caption",
+        rows=IMPORT_ROWS_MAX,
     )
 
 
-async def on_import_file(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    user = update.effective_user
-    actor = await _manager(update, context)
-    if message is None or user is None or actor is None:
+async def on_import_file(turn: Turn, state: FlowState) -> None:
+    actor = await manager_or_refuse(turn)
+    upload = turn.input
+    if actor is None or not isinstance(upload, Upload):
         return
-    document = message.document
-    if document is None:
-        await say(update, context, "activities.import_wrong_type")
+    if upload.kind is not FileKind.DOCUMENT:
+        await turn.say("activities.import_wrong_type")
         return
-    if document.file_size is not None and document.file_size > IMPORT_BYTES_MAX:
-        await say(
-            update,
-            context,
-            "activities.import_too_big",
-            max=IMPORT_BYTES_MAX // 1_000_000,
-            rows=IMPORT_ROWS_MAX,
-        )
+    too_big: dict[str, Any] = {"max": IMPORT_BYTES_MAX // 1_000_000, "rows": IMPORT_ROWS_MAX}
+    if upload.size is not None and upload.size > IMPORT_BYTES_MAX:
+        await turn.say("activities.import_too_big", **too_big)
         return
-    telegram_file = await context.bot.get_file(document.file_id)
-    content = bytes(await telegram_file.download_as_bytearray())
     try:
-        report = await context.services.activities.import_file(actor, content, document.file_name)
+        content = await turn.chat.download(upload.file, limit=IMPORT_BYTES_MAX)
+    except ValueError:  # larger than it declared
+        await turn.say("activities.import_too_big", **too_big)
+        return
+    try:
+        report = await turn.services.activities.import_file(actor, content, upload.name)
     except InvalidInput as exc:
-        await say(update, context, exc.key, **{"rows": IMPORT_ROWS_MAX, **exc.params})
+        await turn.say(exc.key, **{"rows": IMPORT_ROWS_MAX, **exc.params})
         return
     except NotAllowed as exc:
-        await say(update, context, exc.reason)
+        await turn.say(exc.reason)
         return
     if report.errors:
-        language = await context.language(update)
-        catalogue = context.services.catalogue
+        language = await turn.language()
+        catalogue = turn.services.catalogue
         lines = [
             catalogue.text(
                 language,
@@ -1600,126 +1391,114 @@ async def on_import_file(update: Update, context: BotContext, state: FlowState) 
                     count=len(report.errors) - ERRORS_SHOWN,
                 )
             )
-        await say(
-            update,
-            context,
-            "activities.import_failed",
-            count=len(report.errors),
-            errors=Raw("\n".join(lines)),
+        await turn.say(
+            "activities.import_failed", count=len(report.errors), errors=Raw("\n".join(lines))
         )
         return
-    await context.services.flows.clear(user.id)
-    await say(update, context, "activities.import_done", count=len(report.created))
+    await turn.services.flows.clear(turn.person)
+    await turn.say("activities.import_done", count=len(report.created))
 
 
-async def on_import_text(update: Update, context: BotContext, state: FlowState) -> None:
-    await say(update, context, "activities.import_send_file")
+async def on_import_text(turn: Turn, state: FlowState) -> None:
+    await turn.say("activities.import_send_file")
 
 
 # --- managing ---------------------------------------------------------------------------------
 
 
-async def manage_command(update: Update, context: BotContext) -> None:
-    await _show_managed(update, context, page=0, edit=False)
+async def manage_command(turn: Turn) -> None:
+    await _show_managed(turn, page=0, edit=False)
 
 
-async def _show_managed(update: Update, context: BotContext, *, page: int, edit: bool) -> None:
-    actor = await _manager(update, context)
+async def _show_managed(turn: Turn, *, page: int, edit: bool) -> None:
+    actor = await manager_or_refuse(turn)
     if actor is None:
         return
+    services = turn.services
     try:
-        result = await context.services.activities.managed_page(actor, page)
+        result = await services.activities.managed_page(actor, page)
     except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
+        await turn.refuse(exc.reason)
         return
-    await answer(update, context)
-    language = await context.language(update)
-    rows: list[list[tuple[str, str]]] = []
+    await turn.answer()
+    language = await turn.language()
+    rows: list[list[Button]] = []
     lines = []
     for number, card in enumerate(result.cards, start=result.page * 5 + 1):
         activity = card.activity
-        status = await context.label(update, f"activities.status_{activity.status.value}")
+        status = await turn.label(f"activities.status_{activity.status.value}")
         lines.append(
-            await context.text(
-                update,
+            await turn.text(
                 "activities.manage_item",
                 number=number,
                 title=activity.title,
-                when=_when(context, language, activity),
+                when=_when(services, language, activity),
                 status=status,
-                seats=_seats(context, language, activity),
+                seats=seats_text(services, language, activity),
             )
         )
         rows.append(
-            [(f"⚙️ {number}. {activity.title[:40]}", callbacks.pack("acm", "m", activity.id))]
+            [Button(f"⚙️ {number}. {activity.title[:40]}", callbacks.pack("acm", "m", activity.id))]
         )
-    nav = await page_row(
-        update,
-        context,
-        result.page,
-        result.pages,
-        lambda n: callbacks.pack("acm", "ls", n),
-    )
+    nav = await turn.page_row(result.page, result.pages, lambda n: callbacks.pack("acm", "ls", n))
     if nav:
         rows.append(nav)
     rows.append(
         [
-            (await context.label(update, "activities.button_new"), callbacks.pack("acm", "new")),
-            (await context.label(update, "activities.button_import"), callbacks.pack("acm", "imp")),
+            await turn.button("activities.button_new", callbacks.pack("acm", "new")),
+            await turn.button("activities.button_import", callbacks.pack("acm", "imp")),
         ]
     )
     key = "activities.manage_list" if result.cards else "activities.manage_list_empty"
     params = {"items": Raw("\n\n".join(lines)), "page": result.page + 1, "pages": result.pages}
-    if edit:
-        await edit_or_send(update, context, key, reply_markup=inline(rows), **params)
-    else:
-        await say(update, context, key, reply_markup=inline(rows), **params)
+    await _reply(turn, key, edit=edit, buttons=rows, **params)
 
 
-async def _show_manage(
-    update: Update, context: BotContext, activity_id: int, *, edit: bool
-) -> None:
-    actor = await context.actor(update)
+async def _share_line(turn: Turn, activity_id: int) -> str:
+    """How a cadre shares the activity: its link, or its reference where there are none."""
+    link = _share_link(turn, activity_id)
+    if link is not None:
+        return await turn.text("activities.share_link", link=link)
+    return await turn.text("activities.share_reference", ref=activity_id)
+
+
+async def _show_manage(turn: Turn, activity_id: int, *, edit: bool) -> None:
+    actor = await turn.actor()
+    services = turn.services
     try:
-        activity = await context.services.activities.manageable(actor, activity_id)
+        activity = await services.activities.manageable(actor, activity_id)
     except (InvalidInput, NotAllowed) as exc:
-        await _refuse(update, context, exc.key if isinstance(exc, InvalidInput) else exc.reason)
+        await refuse_error(turn, exc)
         return
-    await answer(update, context)
-    language = await context.language(update)
-    rows: list[list[tuple[str, str]]] = [
+    await turn.answer()
+    language = await turn.language()
+    rows: list[list[Button]] = [
         [
-            (
-                await context.label(update, "activities.button_registrants"),
-                callbacks.pack("acm", "rl", activity_id, 0),
+            await turn.button(
+                "activities.button_registrants", callbacks.pack("acm", "rl", activity_id, 0)
             ),
-            (
-                await context.label(update, "activities.button_qr"),
-                callbacks.pack("att", "qr", activity_id),
-            ),
+            await turn.button("activities.button_qr", callbacks.pack("att", "qr", activity_id)),
         ]
     ]
     if activity.status is not ActivityStatus.CANCELLED:
         rows.append(
             [
-                (
-                    await context.label(update, "activities.edit_time"),
-                    callbacks.pack("acm", "ed", activity_id, "start"),
+                await turn.button(
+                    "activities.edit_time", callbacks.pack("acm", "ed", activity_id, "start")
                 ),
-                (
-                    await context.label(update, "activities.edit_place"),
-                    callbacks.pack("acm", "ed", activity_id, "place"),
+                await turn.button(
+                    "activities.edit_place", callbacks.pack("acm", "ed", activity_id, "place")
                 ),
             ]
         )
         rows.append(
             [
-                (
-                    await context.label(update, "activities.edit_capacity"),
+                await turn.button(
+                    "activities.edit_capacity",
                     callbacks.pack("acm", "ed", activity_id, "capacity"),
                 ),
-                (
-                    await context.label(update, "activities.edit_description"),
+                await turn.button(
+                    "activities.edit_description",
                     callbacks.pack("acm", "ed", activity_id, "description"),
                 ),
             ]
@@ -1727,53 +1506,49 @@ async def _show_manage(
         toggle = "cl" if activity.status is ActivityStatus.OPEN else "op"
         rows.append(
             [
-                (
-                    await context.label(update, f"activities.button_{toggle}"),
-                    callbacks.pack("acm", toggle, activity_id),
+                await turn.button(
+                    f"activities.button_{toggle}", callbacks.pack("acm", toggle, activity_id)
                 ),
-                (
-                    await context.label(update, "activities.button_cancel_activity"),
-                    callbacks.pack("acm", "x", activity_id),
+                await turn.button(
+                    "activities.button_cancel_activity", callbacks.pack("acm", "x", activity_id)
                 ),
             ]
         )
-    key = "activities.manage"
-    params = {
-        "title": activity.title,
-        "when": _when(context, language, activity),
-        "place": activity.place,
-        "status": await context.label(update, f"activities.status_{activity.status.value}"),
-        "seats": _seats(context, language, activity),
-        "confirmed": activity.confirmed,
-        "waitlist": activity.waitlisted,
-        "attended": activity.attended,
-        "link": _share_link(context, activity.id),
-    }
-    if edit:
-        await edit_or_send(update, context, key, reply_markup=inline(rows), **params)
-    else:
-        await say(update, context, key, reply_markup=inline(rows), **params)
+    await _reply(
+        turn,
+        "activities.manage",
+        edit=edit,
+        buttons=rows,
+        title=activity.title,
+        when=_when(services, language, activity),
+        place=activity.place,
+        status=await turn.label(f"activities.status_{activity.status.value}"),
+        seats=seats_text(services, language, activity),
+        confirmed=activity.confirmed,
+        waitlist=activity.waitlisted,
+        attended=activity.attended,
+        share=Raw(await _share_line(turn, activity.id)),
+    )
 
 
-async def show_registrants(
-    update: Update, context: BotContext, activity_id: int, page: int, *, edit: bool
-) -> None:
+async def show_registrants(turn: Turn, activity_id: int, page: int, *, edit: bool) -> None:
     """The registrant list: each confirmed registrant's attendance and a button that sets the
     state its label names (so a double tap or an old copy can never flip it back), then the
     walk-ins waiting for a cadre."""
-    actor = await context.actor(update)
+    actor = await turn.actor()
+    services = turn.services
     try:
-        result = await context.services.activities.registrants(actor, activity_id, page)
-        walk_ins, waiting = await context.services.attendance.pending_walk_ins(actor, activity_id)
+        result = await services.activities.registrants(actor, activity_id, page)
+        walk_ins, waiting = await services.attendance.pending_walk_ins(actor, activity_id)
     except (InvalidInput, NotAllowed) as exc:
-        await _refuse(update, context, exc.key if isinstance(exc, InvalidInput) else exc.reason)
+        await refuse_error(turn, exc)
         return
-    await answer(update, context)
-    catalogue = context.services.catalogue
-    language = await context.language(update)
+    await turn.answer()
+    catalogue = services.catalogue
+    language = await turn.language()
     questions = {str(q.position): q.prompt for q in result.activity.questions}
     lines: list[str] = []
-    ticks: list[tuple[str, str]] = []
+    ticks: list[Button] = []
     for number, registrant in enumerate(result.registrants, start=result.page * 10 + 1):
         registration = registrant.registration
         if registration.status is RegistrationStatus.WAITLISTED:
@@ -1786,7 +1561,7 @@ async def show_registrants(
                 mark = catalogue.plain(
                     language,
                     "activities.reg_attended",
-                    time=_local(context, registration.attended_at),
+                    time=local_time(services, registration.attended_at),
                 )
                 target, label = "a", "attendance.button_absent"
             elif registration.marked_absent:
@@ -1794,9 +1569,10 @@ async def show_registrants(
             else:
                 mark = catalogue.plain(language, "activities.reg_confirmed")
             ticks.append(
-                (
-                    await context.label(update, label, number=number),
+                await turn.button(
+                    label,
                     callbacks.pack("att", target, activity_id, registration.id, result.page),
+                    number=number,
                 )
             )
         answers = _short(
@@ -1821,18 +1597,20 @@ async def show_registrants(
                 "attendance.walk_in_line",
                 letter=letter,
                 name=request.full_name or "—",
-                time=_local(context, request.requested_at),
+                time=local_time(services, request.requested_at),
             )
         )
         rows.append(
             [
-                (
-                    await context.label(update, "attendance.button_walk_in_yes", letter=letter),
+                await turn.button(
+                    "attendance.button_walk_in_yes",
                     callbacks.pack("att", "wy", activity_id, request.member_id, result.page),
+                    letter=letter,
                 ),
-                (
-                    await context.label(update, "attendance.button_walk_in_no", letter=letter),
+                await turn.button(
+                    "attendance.button_walk_in_no",
                     callbacks.pack("att", "wn", activity_id, request.member_id, result.page),
+                    letter=letter,
                 ),
             ]
         )
@@ -1844,101 +1622,97 @@ async def show_registrants(
         walk_in_text = catalogue.text(
             language, "attendance.walk_ins", count=waiting, lines=Raw("\n".join(walk_in_lines))
         )
-    nav = await page_row(
-        update,
-        context,
-        result.page,
-        result.pages,
-        lambda n: callbacks.pack("acm", "rl", activity_id, n),
+    nav = await turn.page_row(
+        result.page, result.pages, lambda n: callbacks.pack("acm", "rl", activity_id, n)
     )
     if nav:
         rows.append(nav)
     rows.append(
         [
-            (
-                await context.label(update, "activities.button_back_manage"),
-                callbacks.pack("acm", "m", activity_id),
+            await turn.button(
+                "activities.button_back_manage", callbacks.pack("acm", "m", activity_id)
             )
         ]
     )
     key = "activities.registrants" if lines else "activities.registrants_empty"
-    params = {
-        "title": result.activity.title,
-        "total": result.total,
-        "attended": result.activity.attended,
-        "lines": Raw("\n".join(lines)),
-        "walk_ins": Raw(walk_in_text),
-        "page": result.page + 1,
-        "pages": result.pages,
-    }
-    if edit:
-        await edit_or_send(update, context, key, reply_markup=inline(rows), **params)
-    else:
-        await say(update, context, key, reply_markup=inline(rows), **params)
+    await _reply(
+        turn,
+        key,
+        edit=edit,
+        buttons=rows,
+        title=result.activity.title,
+        total=result.total,
+        attended=result.activity.attended,
+        lines=Raw("\n".join(lines)),
+        walk_ins=Raw(walk_in_text),
+        page=result.page + 1,
+        pages=result.pages,
+    )
 
 
-async def _start_edit(update: Update, context: BotContext, activity_id: int, field: str) -> None:
-    actor = await context.actor(update)
-    user = update.effective_user
-    assert user is not None
+async def _start_edit(turn: Turn, activity_id: int, field: str) -> None:
+    actor = await turn.actor()
+    services = turn.services
     try:
-        activity = await context.services.activities.manageable(actor, activity_id)
+        activity = await services.activities.manageable(actor, activity_id)
     except (InvalidInput, NotAllowed) as exc:
-        await _refuse(update, context, exc.key if isinstance(exc, InvalidInput) else exc.reason)
+        await refuse_error(turn, exc)
         return
-    await answer(update, context)
-    await context.services.flows.start(user.id, FLOW_EDIT, field, activity_id=activity_id)
-    language = await context.language(update)
+    await turn.answer()
+    await services.flows.start(turn.person, FLOW_EDIT, field, activity_id=activity_id)
+    language = await turn.language()
     current = {
-        "start": _when(context, language, activity),
+        "start": _when(services, language, activity),
         "place": activity.place,
         "capacity": str(activity.capacity)
         if activity.capacity
-        else await context.label(update, "activities.capacity_unlimited"),
-        "description": activity.description or await context.label(update, "activities.none"),
+        else await turn.label("activities.capacity_unlimited"),
+        "description": activity.description or await turn.label("activities.none"),
     }[field]
-    await say(update, context, f"activities.edit_ask_{field}", current=current[:500])
+    await turn.say(
+        f"activities.edit_ask_{field}",
+        numeric_answer=field == "capacity",
+        current=current[:500],
+    )
 
 
-async def on_edit_text(update: Update, context: BotContext, state: FlowState) -> None:
-    text = await _typed(update)
-    user = update.effective_user
-    assert user is not None
-    actor = await context.actor(update)
-    service = context.services.activities
+async def on_edit_text(turn: Turn, state: FlowState) -> None:
+    text = turn.typed or ""
+    actor = await turn.actor()
+    services = turn.services
+    service = services.activities
     activity_id = int(state.data.get("activity_id") or 0)
     try:
         if state.step == "start":
             starts = service.read_start(text)
-            await context.services.flows.move(user.id, state, "end", starts_at=starts.isoformat())
-            await say(update, context, "activities.edit_ask_end")
+            await services.flows.move(turn.person, state, "end", starts_at=starts.isoformat())
+            await turn.say("activities.edit_ask_end")
             return
         if state.step == "end":
             starts = datetime.fromisoformat(str(state.data["starts_at"]))
-            result = await service.edit_schedule(
-                actor, activity_id, starts, service.read_end(starts, text)
-            )
+            await service.edit_schedule(actor, activity_id, starts, service.read_end(starts, text))
         elif state.step in ("place", "description"):
-            result = await service.edit_text(actor, activity_id, state.step, text)
+            await service.edit_text(actor, activity_id, state.step, text)
         elif state.step == "capacity":
-            skip = context.services.catalogue.matches("activities.capacity_unlimited", text.strip())
-            result = await service.edit_capacity(
+            skip = services.catalogue.matches("activities.capacity_unlimited", text.strip())
+            await service.edit_capacity(
                 actor, activity_id, None if skip else _required_capacity(text)
             )
         else:
-            await say(update, context, "flow.use_buttons")
+            await turn.say("flow.use_buttons")
             return
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, numeric_answer=state.step == "capacity", **exc.params)
         return
     except NotAllowed as exc:
-        await context.services.flows.clear(user.id)
-        await say(update, context, exc.reason)
+        await services.flows.clear(turn.person)
+        await turn.say(exc.reason)
         return
-    await context.services.flows.clear(user.id)
-    await say(update, context, "activities.edit_saved")
-    await _show_manage(update, context, activity_id, edit=False)
-    await _tell_changes(context, result)
+    # Registrants hear what changed through the notice outbox: the notices were written with
+    # the change, and the service woke the outbox.
+    await services.flows.clear(turn.person)
+    await turn.say("activities.edit_saved")
+    await _show_manage(turn, activity_id, edit=False)
 
 
 def _required_capacity(text: str) -> int:
@@ -1948,24 +1722,15 @@ def _required_capacity(text: str) -> int:
     return capacity
 
 
-async def _tell_changes(context: BotContext, result: EditResult) -> None:
-    """Registrants hear what changed, each in their language, and the promoted the good news:
-    the notices were written with the change (storage.notices) and go out through the notice
-    outbox, restart-safe and at the pace shared with broadcasts; this only says "look now"."""
-    context.services.activities.notices_queued()
-
-
-async def _ask_cancel_activity(update: Update, context: BotContext, activity_id: int) -> None:
-    actor = await context.actor(update)
+async def _ask_cancel_activity(turn: Turn, activity_id: int) -> None:
+    actor = await turn.actor()
     try:
-        activity = await context.services.activities.manageable(actor, activity_id)
+        activity = await turn.services.activities.manageable(actor, activity_id)
     except (InvalidInput, NotAllowed) as exc:
-        await _refuse(update, context, exc.key if isinstance(exc, InvalidInput) else exc.reason)
+        await refuse_error(turn, exc)
         return
-    await answer(update, context)
-    await ask_to_confirm(
-        update,
-        context,
+    await turn.answer()
+    await turn.ask_to_confirm(
         "activities.cancel_activity_ask",
         yes=("activities.cancel_activity_confirm", callbacks.pack("acm", "xy", activity_id)),
         no=("activities.cancel_keep", callbacks.pack("acm", "m", activity_id)),
@@ -1974,95 +1739,86 @@ async def _ask_cancel_activity(update: Update, context: BotContext, activity_id:
     )
 
 
-async def _cancel_activity(update: Update, context: BotContext, activity_id: int) -> None:
-    actor = await context.actor(update)
+async def _cancel_activity(turn: Turn, activity_id: int) -> None:
+    actor = await turn.actor()
     try:
-        result = await context.services.activities.cancel_activity(actor, activity_id)
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
+        result = await turn.services.activities.cancel_activity(actor, activity_id)
+    except (InvalidInput, NotAllowed) as exc:
+        await refuse_error(turn, exc)
         return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
-        return
-    await answer(update, context)
-    await edit_or_send(
-        update,
-        context,
-        "activities.activity_cancelled",
-        title=result.after.title,
-        count=len(result.recipients),
-    )
+    await turn.answer()
     # Each registrant's notice was written with the cancellation; the notice outbox sends them.
-    await _tell_changes(context, result)
+    await turn.show(
+        "activities.activity_cancelled", title=result.after.title, count=len(result.recipients)
+    )
 
 
-async def _set_open(update: Update, context: BotContext, activity_id: int, open_: bool) -> None:
+async def _set_open(turn: Turn, activity_id: int, open_: bool) -> None:
     """The button names the state it sets ("cl" closes, "op" reopens), so a double tap or an
     older card sets it again; a refusal (cancelled meanwhile) redraws the card as it is now."""
-    actor = await context.actor(update)
+    actor = await turn.actor()
     try:
-        await context.services.activities.set_registration_open(actor, activity_id, open_)
+        await turn.services.activities.set_registration_open(actor, activity_id, open_)
     except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
-        await _show_manage(update, context, activity_id, edit=True)
+        await turn.refuse(exc.key, **exc.params)
+        await _show_manage(turn, activity_id, edit=True)
         return
     except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
+        await turn.refuse(exc.reason)
         return
-    await _show_manage(update, context, activity_id, edit=True)
+    await _show_manage(turn, activity_id, edit=True)
 
 
-async def on_manage_callback(update: Update, context: BotContext) -> None:
-    parsed = _callback(update)
+async def on_manage_press(turn: Turn) -> None:
+    parsed = turn.pressed
     if parsed is None:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    actor = await _manager(update, context)
+    actor = await manager_or_refuse(turn)
     if actor is None:
         return
     action = parsed.action
     first = parsed.int_arg(0)
     if action == "new" and not parsed.args:
-        await new_activity(update, context)
+        await new_activity(turn)
     elif action == "imp" and not parsed.args:
-        await import_command(update, context)
+        await import_command(turn)
     elif action == "ls" and len(parsed.args) == 1 and first is not None:
-        await _show_managed(update, context, page=first, edit=True)
+        await _show_managed(turn, page=first, edit=True)
     elif first is None:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
     elif action == "m" and len(parsed.args) == 1:
-        await _show_manage(update, context, first, edit=False)
+        await _show_manage(turn, first, edit=False)
     elif action == "rl" and len(parsed.args) == 2:
-        await show_registrants(update, context, first, parsed.int_arg(1) or 0, edit=True)
+        await show_registrants(turn, first, parsed.int_arg(1) or 0, edit=True)
     elif (
         action == "ed"
         and len(parsed.args) == 2
         and parsed.arg(1) in ("start", "place", "capacity", "description")
     ):
-        await _start_edit(update, context, first, str(parsed.arg(1)))
+        await _start_edit(turn, first, str(parsed.arg(1)))
     elif action == "x" and len(parsed.args) == 1:
-        await _ask_cancel_activity(update, context, first)
+        await _ask_cancel_activity(turn, first)
     elif action == "xy" and len(parsed.args) == 1:
-        await _cancel_activity(update, context, first)
+        await _cancel_activity(turn, first)
     elif action in ("cl", "op") and len(parsed.args) == 1:
-        await _set_open(update, context, first, action == "op")
+        await _set_open(turn, first, action == "op")
     else:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
 
 
-def register(app: Application, router: Router) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("newactivity", new_activity, filters=private))
-    app.add_handler(CommandHandler("import", import_command, filters=private))
-    app.add_handler(CommandHandler("template", template_command, filters=private))
-    app.add_handler(CommandHandler("manage", manage_command, filters=private))
-    app.add_handler(CallbackQueryHandler(on_member_callback, pattern=r"^act:"))
-    app.add_handler(CallbackQueryHandler(on_manage_callback, pattern=r"^acm:"))
-    app.add_handler(CallbackQueryHandler(on_new_callback, pattern=r"^acn:"))
-    router.menu["menu.activities"] = show_activities
-    router.menu["menu.my_registrations"] = show_my_registrations
-    router.deep_links["act_"] = open_from_link
-    router.text_steps[(FLOW_REG, "answer")] = on_answer_text
+def register(routes: Routes) -> None:
+    routes.commands["newactivity"] = new_activity
+    routes.commands["import"] = import_command
+    routes.commands["template"] = template_command
+    routes.commands["manage"] = manage_command
+    routes.actions["act"] = on_member_press
+    routes.actions["acm"] = on_manage_press
+    routes.actions["acn"] = on_new_press
+    routes.menu["menu.activities"] = show_activities
+    routes.menu["menu.my_registrations"] = show_my_registrations
+    routes.deep_links["act_"] = open_from_link
+    routes.text_steps[(FLOW_REG, "answer")] = on_answer_text
     for step in (
         *NEW_STEPS,
         "camp_name",
@@ -2072,8 +1828,9 @@ def register(app: Application, router: Router) -> None:  # type: ignore[type-arg
         "q_choices",
         "q_required",
     ):
-        router.text_steps[(FLOW_NEW, step)] = on_new_text
+        routes.text_steps[(FLOW_NEW, step)] = on_new_text
     for step in ("start", "end", "place", "capacity", "description"):
-        router.text_steps[(FLOW_EDIT, step)] = on_edit_text
-    router.text_steps[(FLOW_IMPORT, "file")] = on_import_text
-    router.file_steps[(FLOW_IMPORT, "file")] = on_import_file
+        routes.text_steps[(FLOW_EDIT, step)] = on_edit_text
+    routes.text_steps[(FLOW_IMPORT, "file")] = on_import_text
+    routes.file_steps[(FLOW_IMPORT, "file")] = on_import_file
+    routes.flows.update({FLOW_NEW, FLOW_REG, FLOW_EDIT, FLOW_IMPORT})

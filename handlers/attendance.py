@@ -1,6 +1,7 @@
-"""Attendance in Telegram (SPEC 2.2): check-in by QR deep link or typed code (``/checkin``), the
-cadre's QR message that renews its code every minute while it is kept open, walk-ins confirmed
-or declined by a cadre, and the registrant list's attendance buttons with a reason for absence.
+"""Attendance (SPEC 2.2), written once for every channel: check-in by QR deep link or typed
+code (``/checkin``, or ``/checkin`` and then the six digits alone), the cadre's QR message,
+walk-ins confirmed or declined by a cadre, and the registrant list's attendance buttons with a
+reason for absence.
 
 Buttons: ``att:`` — ``qr``/``qs`` show the QR (new message / this message again), ``p``/``a``
 set present / ask why absent, ``rx``/``re`` absent with a quick reason, ``k`` keep as present,
@@ -8,382 +9,284 @@ set present / ask why absent, ``rx``/``re`` absent with a quick reason, ``k`` ke
 an old copy changes nothing; every press re-checks role, unit and state through
 ``AttendanceService``.
 
-The QR refresher is a task in memory (a display, not a promise): after a restart the message
-keeps its last code, which expires by itself within two minutes; "🔄" shows it again.
+The QR message: where the channel can edit a photo it sent (``handlers.dialog.RenewsPhotos``,
+Telegram) it renews its code every window for ``REFRESH_FOR`` — a display, not a promise: after
+a restart its last code expires by itself and "🔄" shows it again. Elsewhere (Zalo) the QR goes
+as a photo with the link and the six digits, and "🔄 Mã mới" sends a fresh one. A code is
+accepted in its window and the next, however it was shown.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto, Message, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from typing import TYPE_CHECKING
 
 from bot.attendance import (
+    CODE_WINDOW_S,
     CheckinOutcome,
     CheckinQr,
     CheckinReply,
     CorrectionOutcome,
     DecisionOutcome,
     WalkInDecision,
-    window_of,
 )
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.members import Actor
 from bot.flows import FlowState
-from bot.services import Services
 from handlers import callbacks
 from handlers.activities import (
-    _local,
-    _manager,
-    _member,
-    _refuse,
-    _seats,
-    _send_to,
     hours_text,
+    local_time,
+    manager_or_refuse,
+    member_or_refuse,
+    refuse_error,
+    seats_text,
     show_registrants,
 )
-from handlers.context import BotContext
-from handlers.router import Router
-from handlers.ui import answer, edit_or_send, inline, say
+from handlers.dialog import Attachment, Button, Frame, Press, Reply, Turn
+from handlers.dispatch import Routes
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 FLOW_CODE = "att_code"
 FLOW_REASON = "att_reason"
 REFRESH_FOR = timedelta(minutes=15)  # since the last press: then the message pauses
-POLL_S = 0.5  # how often a shown QR looks at the clock (a new code each minute)
 QR_FILENAME = "diem-danh.png"
 REASONS = {"rx": "attendance.reason_absent", "re": "attendance.reason_mistake"}
-
-BotApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
-def _callback(update: Update) -> callbacks.Callback | None:
-    return callbacks.parse(update.callback_query.data if update.callback_query else None)
-
-
-def _services(app: BotApplication) -> Services:
-    services: Services = app.bot_data["services"]
-    return services
 
 
 # --- the member checks in ---------------------------------------------------------------------
 
 
-async def check_in_from_link(update: Update, context: BotContext, payload: str) -> None:
+async def check_in_from_link(turn: Turn, payload: str) -> None:
     """``/start ci_<payload>``: the member scanned the QR code (new users onboard first)."""
-    actor = await _member(update, context)
+    actor = await member_or_refuse(turn)
     if actor is None:
         return
     try:
-        reply = await context.services.attendance.check_in_link(actor, payload)
+        reply = await turn.services.attendance.check_in_link(actor, payload)
     except InvalidInput as exc:
-        await say(update, context, exc.key, **exc.params)
+        await turn.say(exc.key, **exc.params)
         return
     except NotAllowed as exc:
-        await say(update, context, exc.reason)
+        await turn.say(exc.reason)
         return
-    await _tell_checkin(update, context, actor, reply)
+    await _tell_checkin(turn, actor, reply)
 
 
-async def checkin_command(update: Update, context: BotContext) -> None:
+async def checkin_command(turn: Turn) -> None:
     """``/checkin 123456``, or ``/checkin`` and then the six digits."""
-    actor = await _member(update, context)
-    user = update.effective_user
-    if actor is None or user is None:
+    actor = await member_or_refuse(turn)
+    if actor is None:
         return
-    typed = " ".join(context.args or [])
+    typed = " ".join(turn.command_args)
     if not typed.strip():
-        await context.services.flows.start(user.id, FLOW_CODE, "code")
-        await say(update, context, "attendance.ask_code")
+        await turn.services.flows.start(turn.person, FLOW_CODE, "code")
+        await turn.say("attendance.ask_code", numeric_answer=True)
         return
-    await _check_code(update, context, actor, typed)
+    await _check_code(turn, actor, typed)
 
 
-async def on_code_text(update: Update, context: BotContext, state: FlowState) -> None:
-    actor = await _member(update, context)
-    message = update.effective_message
-    if actor is None or message is None:
+async def on_code_text(turn: Turn, state: FlowState) -> None:
+    """The six digits typed alone, in the check-in step."""
+    actor = await member_or_refuse(turn)
+    if actor is None:
         return
-    await _check_code(update, context, actor, message.text or "")
+    await _check_code(turn, actor, turn.typed or "")
 
 
-async def _check_code(update: Update, context: BotContext, actor: Actor, typed: str) -> None:
-    user = update.effective_user
-    assert user is not None
-    flows = context.services.flows
+async def _check_code(turn: Turn, actor: Actor, typed: str) -> None:
+    flows = turn.services.flows
     try:
-        reply = await context.services.attendance.check_in_code(actor, typed)
+        reply = await turn.services.attendance.check_in_code(actor, typed)
     except InvalidInput as exc:
-        if exc.key in ("attendance.code_wrong", "attendance.code_format"):
-            await flows.start(user.id, FLOW_CODE, "code")  # the next typed text is tried too
+        retry = exc.key in ("attendance.code_wrong", "attendance.code_format")
+        if retry:
+            await flows.start(turn.person, FLOW_CODE, "code")  # the next typed text is tried too
         else:
-            await flows.clear(user.id)
-        await say(update, context, exc.key, **exc.params)
+            await flows.clear(turn.person)
+        await turn.say(exc.key, numeric_answer=retry, **exc.params)
         return
     except NotAllowed as exc:
-        await flows.clear(user.id)
-        await say(update, context, exc.reason)
+        await flows.clear(turn.person)
+        await turn.say(exc.reason)
         return
-    await flows.clear(user.id)
-    await _tell_checkin(update, context, actor, reply)
+    await flows.clear(turn.person)
+    await _tell_checkin(turn, actor, reply)
 
 
-async def _tell_checkin(
-    update: Update, context: BotContext, actor: Actor, reply: CheckinReply
-) -> None:
-    language = await context.language(update)
+async def _tell_checkin(turn: Turn, actor: Actor, reply: CheckinReply) -> None:
+    services = turn.services
+    language = await turn.language()
     title = reply.activity.title
     outcome = reply.outcome
     if outcome is CheckinOutcome.ATTENDED:
-        credit = hours_text(context, language, reply.hours)
-        await say(update, context, "activities.checked_in", title=title, credit=credit)
+        credit = hours_text(services, language, reply.hours)
+        await turn.say("activities.checked_in", title=title, credit=credit)
     elif outcome is CheckinOutcome.ALREADY:
         assert reply.attended_at is not None
-        when = _local(context, reply.attended_at)
-        await say(update, context, "activities.checkin_already", title=title, time=when)
+        when = local_time(services, reply.attended_at)
+        await turn.say("activities.checkin_already", title=title, time=when)
     elif outcome is CheckinOutcome.MARKED_ABSENT:
-        await say(update, context, "attendance.checkin_marked_absent", title=title)
+        await turn.say("attendance.checkin_marked_absent", title=title)
     elif outcome is CheckinOutcome.WALK_IN_REQUESTED:
-        await say(update, context, "attendance.walk_in_waiting", title=title)
-        await _tell_managers(context, actor, reply)
+        await turn.say("attendance.walk_in_waiting", title=title)
+        await _tell_managers(turn, actor, reply)
     elif outcome is CheckinOutcome.WALK_IN_PENDING:
-        await say(update, context, "attendance.walk_in_still_waiting", title=title)
+        await turn.say("attendance.walk_in_still_waiting", title=title)
     elif outcome is CheckinOutcome.WALK_IN_DECLINED:
-        await say(update, context, "attendance.walk_in_was_declined", title=title)
+        await turn.say("attendance.walk_in_was_declined", title=title)
     else:
-        await say(update, context, "activities.checkin_not_open", title=title)
+        await turn.say("activities.checkin_not_open", title=title)
 
 
-async def _tell_managers(context: BotContext, actor: Actor, reply: CheckinReply) -> None:
-    """The activity's unit cadres get the walk-in with Confirm / Decline buttons."""
-    member = actor.member
-    assert member is not None
-    unit = await context.services.units.get(member.unit_id) if member.unit_id else None
+async def _tell_managers(turn: Turn, actor: Actor, reply: CheckinReply) -> None:
+    """The activity's unit cadres get the walk-in with Confirm / Decline choices, each in their
+    own language on their own channel."""
+    walker = actor.member
+    assert walker is not None
+    services = turn.services
+    unit = await services.units.get(walker.unit_id) if walker.unit_id else None
     activity = reply.activity
-    catalogue = context.services.catalogue
     for manager in reply.managers:
-        language = manager.language
-        text = catalogue.text(
-            language,
+        cadre = await services.members.by_id(manager.member_id)
+        if cadre is None or cadre.deleted_at is not None:
+            continue
+        language = cadre.language
+        buttons = [
+            [
+                Button(
+                    turn.label_for(cadre, "attendance.button_confirm"),
+                    callbacks.pack("att", "wy", activity.id, walker.id),
+                ),
+                Button(
+                    turn.label_for(cadre, "attendance.button_decline"),
+                    callbacks.pack("att", "wn", activity.id, walker.id),
+                ),
+            ]
+        ]
+        await turn.tell(
+            cadre,
             "attendance.walk_in_notice",
-            name=member.full_name,
+            buttons=buttons,
+            name=walker.full_name,
             unit=unit.name if unit else "—",
             title=activity.title,
-            credit=hours_text(context, language, activity.hours),
-            seats=_seats(context, language, activity),
+            credit=hours_text(services, language, activity.hours),
+            seats=seats_text(services, language, activity),
         )
-        markup = inline(
-            [
-                [
-                    (
-                        catalogue.plain(language, "attendance.button_confirm"),
-                        callbacks.pack("att", "wy", activity.id, member.id),
-                    ),
-                    (
-                        catalogue.plain(language, "attendance.button_decline"),
-                        callbacks.pack("att", "wn", activity.id, member.id),
-                    ),
-                ]
-            ]
-        )
-        if manager.telegram_id is not None:
-            await _send_to(context, manager.telegram_id, text, markup)
 
 
 # --- the cadre's QR message -------------------------------------------------------------------
 
 
-@dataclass
-class _Display:
-    """A QR message being kept fresh: which, for whom, the window it shows, until when."""
-
-    chat_id: int
-    message_id: int
-    activity_id: int
-    cadre_id: int
-    language: str
-    window: int
-    until: datetime
+def _hhmm(services: Services, moment: datetime) -> str:
+    return moment.astimezone(services.config.bot.tz).strftime("%H:%M")
 
 
-def _displays(app: BotApplication) -> dict[tuple[int, int], _Display]:
-    displays: dict[tuple[int, int], _Display] = app.bot_data.setdefault("qr_displays", {})
-    return displays
-
-
-def _qr_caption(services: Services, language: str, qr: CheckinQr, until: datetime) -> str:
-    tz = services.config.bot.tz
-    return services.catalogue.text(
+def _frame(
+    services: Services, language: str, qr: CheckinQr, until: datetime, again: Button
+) -> Frame:
+    """The QR message as a channel that renews it shows it: until the next window."""
+    assert qr.png is not None
+    caption = services.catalogue.text(
         language,
         "activities.qr_caption",
         title=qr.activity.title,
         code=qr.code,
-        until=until.astimezone(tz).strftime("%H:%M"),
-        start=qr.valid_from.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
-        end=qr.valid_until.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
-        link=qr.link,
+        until=_hhmm(services, until),
+        start=local_time(services, qr.valid_from),
+        end=local_time(services, qr.valid_until),
+        link=qr.link or "",
     )
+    photo = Attachment(QR_FILENAME, content=qr.png, mime="image/png")
+    return Frame(Reply(caption, buttons=[[again]], photo=photo), qr.next_change_at)
 
 
-def _qr_markup(services: Services, language: str, activity_id: int) -> InlineKeyboardMarkup:
-    label = services.catalogue.plain(language, "attendance.button_qr_again")
-    return inline([[(label, callbacks.pack("att", "qs", activity_id))]])
-
-
-async def send_qr(update: Update, context: BotContext, activity_id: int) -> None:
-    """A new QR message, kept fresh for ``REFRESH_FOR``."""
-    actor = await context.actor(update)
-    chat = update.effective_chat
-    if chat is None:
-        return
+async def send_qr(turn: Turn, activity_id: int, *, again: bool) -> None:
+    """The QR message: kept fresh where the channel can edit it (``again``: the pressed one,
+    if it is a QR photo), else a photo of the current code with a choice for a fresh one."""
+    actor = await turn.actor()
+    services = turn.services
+    username = turn.routes.links.telegram_username
     try:
-        qr = await context.services.attendance.checkin_qr(actor, activity_id, context.bot.username)
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
+        qr = await services.attendance.checkin_qr(actor, activity_id, username)
+    except (InvalidInput, NotAllowed) as exc:
+        await refuse_error(turn, exc)
         return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
-        return
-    await answer(update, context)
-    language = await context.language(update)
-    until = context.services.clock.now() + REFRESH_FOR
-    message = await context.bot.send_photo(
-        chat.id,
-        InputFile(qr.png, filename=QR_FILENAME),
-        caption=_qr_caption(context.services, language, qr, until),
-        reply_markup=_qr_markup(context.services, language, activity_id),
-    )
-    _keep_fresh(
-        context.application,
-        _Display(
-            message.chat_id,
-            message.message_id,
-            activity_id,
-            message.chat_id,  # the cadre's private chat: their Telegram id
-            language,
-            qr.window,
-            until,
-        ),
-    )
+    await turn.answer()
+    language = await turn.language()
+    action = callbacks.pack("att", "qs", activity_id)
+    renewing = turn.renewing
+    if renewing is not None and qr.png is not None:
+        until = services.clock.now() + REFRESH_FOR
+        refresh = Button(services.catalogue.plain(language, "attendance.button_qr_again"), action)
+        person = turn.person
 
-
-async def show_qr_again(update: Update, context: BotContext, activity_id: int) -> None:
-    """ "🔄" on a QR message: the current code in the same message, kept fresh again."""
-    query = update.callback_query
-    message = query.message if query is not None else None
-    if not isinstance(message, Message) or message.photo is None or not message.photo:
-        await send_qr(update, context, activity_id)
-        return
-    actor = await context.actor(update)
-    try:
-        qr = await context.services.attendance.checkin_qr(actor, activity_id, context.bot.username)
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
-        return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
-        return
-    await answer(update, context)
-    language = await context.language(update)
-    until = context.services.clock.now() + REFRESH_FOR
-    display = _Display(
-        message.chat_id, message.message_id, activity_id, message.chat_id, language, -1, until
-    )
-    if await _show(context.application, display, qr):
-        _keep_fresh(context.application, display)
-
-
-def _keep_fresh(app: BotApplication, display: _Display) -> None:
-    """Refresh ``display`` until its time is up; a newer press on the same message takes
-    over (the older loop sees it is no longer the registered one and ends)."""
-    _displays(app)[(display.chat_id, display.message_id)] = display
-    app.create_task(_refresh(app, display), name=f"qr-{display.chat_id}-{display.message_id}")
-
-
-async def _refresh(app: BotApplication, display: _Display) -> None:
-    services = _services(app)
-    key = (display.chat_id, display.message_id)
-    # Stops within POLL_S when the bot stops (Application.stop waits for its tasks).
-    while app.running and _displays(app).get(key) is display:
-        now = services.clock.now()
-        if now >= display.until:
-            _displays(app).pop(key, None)
-            await _pause(app, display)
-            return
-        if window_of(now) != display.window:
+        async def next_frame() -> Frame | None:
+            # Each window re-checks who asked: a cadre who lost the role sees it pause.
             try:
-                actor = await services.member_service.actor(display.cadre_id)
-                qr = await services.attendance.checkin_qr(
-                    actor, display.activity_id, app.bot.username
-                )
+                cadre = await services.member_service.actor_of(person)
+                fresh = await services.attendance.checkin_qr(cadre, activity_id, username)
             except (InvalidInput, NotAllowed):
-                _displays(app).pop(key, None)
-                await _pause(app, display)
-                return
-            if not await _show(app, display, qr):
-                _displays(app).pop(key, None)
-                return
-        await asyncio.sleep(POLL_S)
+                return None
+            return _frame(services, language, fresh, until, refresh)
 
-
-async def _show(app: BotApplication, display: _Display, qr: CheckinQr) -> bool:
-    """Put ``qr`` in the message; False when the message cannot be edited any more."""
-    services = _services(app)
-    try:
-        await app.bot.edit_message_media(
-            InputMediaPhoto(
-                qr.png,
-                caption=_qr_caption(services, display.language, qr, display.until),
-                filename=QR_FILENAME,
-            ),
-            chat_id=display.chat_id,
-            message_id=display.message_id,
-            reply_markup=_qr_markup(services, display.language, display.activity_id),
+        paused = Reply(
+            services.catalogue.text(language, "attendance.qr_paused"), buttons=[[refresh]]
         )
-    except RetryAfter as exc:
-        wait = exc.retry_after
-        await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
-        return True  # the window is still the old one: the next look tries again
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            log.info("QR message %s can no longer be refreshed: %s", display.message_id, exc)
-            return False
-    except Forbidden:
-        return False
-    except TelegramError as exc:
-        log.warning("could not refresh QR message %s: %s", display.message_id, exc)
-        return True
-    display.window = qr.window
-    return True
-
-
-async def _pause(app: BotApplication, display: _Display) -> None:
-    """Time is up: say so on the message (its last code expires by itself) and offer "🔄"."""
-    services = _services(app)
-    try:
-        await app.bot.edit_message_caption(
-            chat_id=display.chat_id,
-            message_id=display.message_id,
-            caption=services.catalogue.text(display.language, "attendance.qr_paused"),
-            reply_markup=_qr_markup(services, display.language, display.activity_id),
+        await renewing.send_renewing(
+            _frame(services, language, qr, until, refresh),
+            next_frame,
+            until=until,
+            paused=paused,
+            in_place=again,
         )
-    except TelegramError as exc:
-        log.info("could not pause QR message %s: %s", display.message_id, exc)
+        return
+    buttons = [[await turn.button("attendance.button_qr_new", action)]]
+    # A code is accepted in its window and the next one.
+    expires = qr.next_change_at + timedelta(seconds=CODE_WINDOW_S)
+    title, code = qr.activity.title, qr.code
+    start, end = local_time(services, qr.valid_from), local_time(services, qr.valid_until)
+    if qr.png is None:  # no channel with links runs: nothing to scan, the digits only
+        await turn.say(
+            "attendance.qr_code_only",
+            buttons=buttons,
+            title=title,
+            code=code,
+            expires=_hhmm(services, expires),
+            start=start,
+            end=end,
+        )
+        return
+    await turn.photo(
+        Attachment(QR_FILENAME, content=qr.png, mime="image/png"),
+        "attendance.qr_caption_still",
+        buttons=buttons,
+        title=title,
+        code=code,
+        expires=_hhmm(services, expires),
+        start=start,
+        end=end,
+        link=qr.link or "",
+    )
 
 
 # --- the cadre corrects attendance ------------------------------------------------------------
 
 
+async def _clear_reason_step(turn: Turn) -> None:
+    state = await turn.services.flows.get(turn.person)
+    if state is not None and state.flow == FLOW_REASON:
+        await turn.services.flows.clear(turn.person)
+
+
 async def _set(
-    update: Update,
-    context: BotContext,
+    turn: Turn,
     activity_id: int,
     registration_id: int,
     page: int,
@@ -391,22 +294,15 @@ async def _set(
     present: bool,
     reason: str | None = None,
 ) -> None:
-    actor = await context.actor(update)
-    user = update.effective_user
-    assert user is not None
+    actor = await turn.actor()
     try:
-        result = await context.services.attendance.set_attendance(
+        result = await turn.services.attendance.set_attendance(
             actor, activity_id, registration_id, present, reason
         )
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
+    except (InvalidInput, NotAllowed) as exc:
+        await refuse_error(turn, exc)
         return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
-        return
-    state = await context.services.flows.get(user.id)
-    if state is not None and state.flow == FLOW_REASON:
-        await context.services.flows.clear(user.id)
+    await _clear_reason_step(turn)
     unchanged = result.outcome is CorrectionOutcome.UNCHANGED
     key = {
         (True, True): "attendance.already_present",
@@ -414,38 +310,30 @@ async def _set(
         (False, True): "attendance.saved_present",
         (False, False): "attendance.saved_absent",
     }[(unchanged, present)]
-    if update.callback_query is not None:
-        await answer(update, context, key)
-        await show_registrants(update, context, activity_id, page, edit=True)
+    if isinstance(turn.input, Press):
+        await turn.answer(key)
     else:
-        await say(update, context, key)
-        await show_registrants(update, context, activity_id, page, edit=False)
+        await turn.say(key)
+    await show_registrants(turn, activity_id, page, edit=True)
 
 
-async def _ask_reason(
-    update: Update, context: BotContext, activity_id: int, registration_id: int, page: int
-) -> None:
-    actor = await context.actor(update)
-    user = update.effective_user
-    assert user is not None
+async def _ask_reason(turn: Turn, activity_id: int, registration_id: int, page: int) -> None:
+    actor = await turn.actor()
     try:
-        activity, registrant = await context.services.attendance.registrant(
+        activity, registrant = await turn.services.attendance.registrant(
             actor, activity_id, registration_id
         )
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
-        return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
+    except (InvalidInput, NotAllowed) as exc:
+        await refuse_error(turn, exc)
         return
     if registrant.registration.attended_at is None:
         # An old copy of the list: this person is not recorded present (any more).
-        await answer(update, context, "attendance.already_absent")
-        await show_registrants(update, context, activity_id, page, edit=True)
+        await turn.answer("attendance.already_absent")
+        await show_registrants(turn, activity_id, page, edit=True)
         return
-    await answer(update, context)
-    await context.services.flows.start(
-        user.id,
+    await turn.answer()
+    await turn.services.flows.start(
+        turn.person,
         FLOW_REASON,
         "reason",
         activity_id=activity_id,
@@ -453,50 +341,35 @@ async def _ask_reason(
         page=page,
     )
     picks = [
-        (
-            await context.label(update, key),
-            callbacks.pack("att", code, activity_id, registration_id, page),
-        )
+        await turn.button(key, callbacks.pack("att", code, activity_id, registration_id, page))
         for code, key in REASONS.items()
     ]
-    keep = (
-        await context.label(update, "attendance.button_keep_present"),
-        callbacks.pack("att", "k", activity_id, page),
+    keep = await turn.button(
+        "attendance.button_keep_present", callbacks.pack("att", "k", activity_id, page)
     )
-    rows = [picks, [keep]]
-    await say(
-        update,
-        context,
+    await turn.say(
         "attendance.ask_reason",
-        reply_markup=inline(rows),
+        buttons=[picks, [keep]],
         name=registrant.full_name or "—",
         title=activity.title,
     )
 
 
-async def _keep(update: Update, context: BotContext, activity_id: int, page: int) -> None:
+async def _keep(turn: Turn, activity_id: int, page: int) -> None:
     """ "Keep as present": no correction; the typed-reason step ends too."""
-    user = update.effective_user
-    assert user is not None
-    state = await context.services.flows.get(user.id)
-    if state is not None and state.flow == FLOW_REASON:
-        await context.services.flows.clear(user.id)
-    await show_registrants(update, context, activity_id, page, edit=True)
+    await _clear_reason_step(turn)
+    await show_registrants(turn, activity_id, page, edit=True)
 
 
-async def on_reason_text(update: Update, context: BotContext, state: FlowState) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+async def on_reason_text(turn: Turn, state: FlowState) -> None:
     data = state.data
     await _set(
-        update,
-        context,
+        turn,
         int(data.get("activity_id") or 0),
         int(data.get("registration_id") or 0),
         int(data.get("page") or 0),
         present=False,
-        reason=message.text or "",
+        reason=turn.typed or "",
     )
 
 
@@ -504,134 +377,113 @@ async def on_reason_text(update: Update, context: BotContext, state: FlowState) 
 
 
 async def _decide(
-    update: Update,
-    context: BotContext,
-    activity_id: int,
-    member_id: int,
-    *,
-    confirm: bool,
-    page: int | None,
+    turn: Turn, activity_id: int, member_id: int, *, confirm: bool, page: int | None
 ) -> None:
-    actor = await context.actor(update)
+    actor = await turn.actor()
     try:
-        decision = await context.services.attendance.decide_walk_in(
+        decision = await turn.services.attendance.decide_walk_in(
             actor, activity_id, member_id, confirm
         )
-    except InvalidInput as exc:
-        await _refuse(update, context, exc.key, **exc.params)
+    except (InvalidInput, NotAllowed) as exc:
+        await refuse_error(turn, exc)
         return
-    except NotAllowed as exc:
-        await _refuse(update, context, exc.reason)
-        return
-    language = await context.language(update)
-    verdict = await _verdict(context, language, decision)
+    verdict = await _verdict(turn, await turn.language(), decision)
     if decision.outcome is DecisionOutcome.ALREADY:
-        await answer(update, context, "attendance.walk_in_already", alert=True, verdict=verdict)
+        await turn.answer("attendance.walk_in_already", alert=True, verdict=verdict)
     else:
-        await answer(update, context, "attendance.walk_in_saved")
-        await _tell_walk_in(context, decision)
+        await turn.answer("attendance.walk_in_saved")
+        await _tell_walk_in(turn, decision)
     if page is None:
-        await edit_or_send(
-            update,
-            context,
+        await turn.show(
             "attendance.walk_in_decided",
             name=decision.request.full_name or "—",
             title=decision.activity.title,
             verdict=verdict,
         )
     else:
-        await show_registrants(update, context, activity_id, page, edit=True)
+        await show_registrants(turn, activity_id, page, edit=True)
 
 
-async def _verdict(context: BotContext, language: str, decision: WalkInDecision) -> str:
+async def _verdict(turn: Turn, language: str, decision: WalkInDecision) -> str:
     """ "đã xác nhận (4 giờ…) bởi Trần Thị Lan lúc 08:40 20/12/2026" and the like."""
+    services = turn.services
     request = decision.request
-    catalogue = context.services.catalogue
+    catalogue = services.catalogue
     cadre = None
     if request.decided_by is not None:
-        cadre = await context.services.members.by_id(request.decided_by)
+        cadre = await services.members.by_id(request.decided_by)
     by = cadre.full_name if cadre is not None and cadre.full_name else str(request.decided_by)
-    when = _local(context, request.decided_at) if request.decided_at is not None else ""
+    when = local_time(services, request.decided_at) if request.decided_at is not None else ""
     if request.status.value == "confirmed":
         return catalogue.plain(
             language,
             "attendance.verdict_confirmed",
-            credit=hours_text(context, language, decision.activity.hours),
+            credit=hours_text(services, language, decision.activity.hours),
             by=by,
             time=when,
         )
     return catalogue.plain(language, "attendance.verdict_declined", by=by, time=when)
 
 
-async def _tell_walk_in(context: BotContext, decision: WalkInDecision) -> None:
+async def _tell_walk_in(turn: Turn, decision: WalkInDecision) -> None:
+    """The walk-in hears the decision, in their language, on their channel."""
+    services = turn.services
     request = decision.request
-    if request.telegram_id is None:
+    member = await services.members.by_id(request.member_id)
+    if member is None or member.deleted_at is not None:
         return
-    language = request.language
-    catalogue = context.services.catalogue
+    title = decision.activity.title
     if request.status.value == "confirmed":
-        text = catalogue.text(
-            language,
-            "attendance.walk_in_confirmed_member",
-            title=decision.activity.title,
-            credit=hours_text(context, language, decision.hours),
-        )
+        credit = hours_text(services, member.language, decision.hours)
+        await turn.tell(member, "attendance.walk_in_confirmed_member", title=title, credit=credit)
     else:
-        text = catalogue.text(
-            language, "attendance.walk_in_declined_member", title=decision.activity.title
-        )
-    await _send_to(context, request.telegram_id, text)
+        await turn.tell(member, "attendance.walk_in_declined_member", title=title)
 
 
-# --- buttons ----------------------------------------------------------------------------------
+# --- presses ----------------------------------------------------------------------------------
 
 
-async def on_attendance_callback(update: Update, context: BotContext) -> None:
-    parsed = _callback(update)
+async def on_attendance_press(turn: Turn) -> None:
+    parsed = turn.pressed
     if parsed is None or not all(a.isdigit() for a in parsed.args):
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
         return
-    actor = await _manager(update, context)
+    actor = await manager_or_refuse(turn)
     if actor is None:
         return
     action, count = parsed.action, len(parsed.args)
     first, second, third = parsed.int_arg(0), parsed.int_arg(1), parsed.int_arg(2)
     if first is None:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
     elif action == "qr" and count == 1:
-        await send_qr(update, context, first)
+        await send_qr(turn, first, again=False)
     elif action == "qs" and count == 1:
-        await show_qr_again(update, context, first)
+        await send_qr(turn, first, again=True)
     elif action == "k" and count == 2:
-        await _keep(update, context, first, second or 0)
+        await _keep(turn, first, second or 0)
     elif action in ("p", "a", "rx", "re") and count == 3 and second is not None:
         page = third or 0
         if action == "p":
-            await _set(update, context, first, second, page, present=True)
+            await _set(turn, first, second, page, present=True)
         elif action == "a":
-            await _ask_reason(update, context, first, second, page)
+            await _ask_reason(turn, first, second, page)
         else:
             # The log keeps the reason in the source language, whoever picked it.
-            catalogue = context.services.catalogue
+            catalogue = turn.services.catalogue
             reason = catalogue.plain(catalogue.default, REASONS[action])
-            await _set(update, context, first, second, page, present=False, reason=reason)
+            await _set(turn, first, second, page, present=False, reason=reason)
     elif action in ("wy", "wn") and count in (2, 3) and second is not None:
         await _decide(
-            update,
-            context,
-            first,
-            second,
-            confirm=action == "wy",
-            page=third if count == 3 else None,
+            turn, first, second, confirm=action == "wy", page=third if count == 3 else None
         )
     else:
-        await answer(update, context, "common.button_expired")
+        await turn.answer("common.button_expired")
 
 
-def register(app: Application, router: Router) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("checkin", checkin_command, filters=private))
-    app.add_handler(CallbackQueryHandler(on_attendance_callback, pattern=r"^att:"))
-    router.deep_links["ci_"] = check_in_from_link
-    router.text_steps[(FLOW_CODE, "code")] = on_code_text
-    router.text_steps[(FLOW_REASON, "reason")] = on_reason_text
+def register(routes: Routes) -> None:
+    routes.commands["checkin"] = checkin_command
+    routes.actions["att"] = on_attendance_press
+    routes.deep_links["ci_"] = check_in_from_link
+    routes.text_steps[(FLOW_CODE, "code")] = on_code_text
+    routes.text_steps[(FLOW_REASON, "reason")] = on_reason_text
+    routes.flows.update({FLOW_CODE, FLOW_REASON})

@@ -5,16 +5,17 @@ journey handler works through.
 A channel adapter (``bot/channels/telegram``, ``bot/channels/zalo``) turns its platform's update
 into an ``Input``, implements ``Conversation`` to render replies its own way (Telegram: inline
 buttons, edits in place, toasts, documents; Zalo: numbered lines, one new message per reply,
-files as links) and hands both to ``handlers.router.dispatch``. Nothing here imports a platform.
+files as links) and hands both to ``handlers.dispatch``. Nothing here imports a platform.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.domain.members import Actor, Channel, ChannelUser, Member, Person
 from handlers import callbacks
@@ -209,6 +210,54 @@ class Conversation(Protocol):
         """The content of a file the person sent (``limit`` bytes at most, else ValueError)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What a photo that renews itself shows (a ``Reply`` with a photo) until ``changes_at``."""
+
+    reply: Reply
+    changes_at: datetime
+
+
+NextFrame = Callable[[], Awaitable["Frame | None"]]
+
+
+@runtime_checkable
+class RenewsPhotos(Protocol):
+    """A conversation whose channel keeps a photo it sent current by editing it in place
+    (Telegram: ``editMessageMedia``); the check-in QR renews its code this way. Channels
+    without edits do not implement it: the journey sends a fresh photo when asked instead."""
+
+    async def send_renewing(
+        self,
+        first: Frame,
+        next_frame: NextFrame,
+        *,
+        until: datetime,
+        paused: Reply,
+        in_place: bool,
+    ) -> None:
+        """Show ``first`` (in place of the pressed photo when ``in_place`` and the pressed
+        message is one, else as a new photo), then, whenever the frame shown has passed its
+        ``changes_at``, the one ``next_frame`` gives, until ``until``: then ``paused`` (its
+        text as the caption, its buttons) on the same message. ``next_frame`` giving None
+        pauses it too. A later ``in_place`` show on the same message takes over."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotLinks:
+    """Links that open the bot with a payload. Only Telegram has them (``t.me/<bot>?start=``);
+    the composition sets the bot's username once Telegram runs. A journey offers one to a
+    person whose channel has deep links; a check-in QR carries one whatever channel the cadre
+    uses, since members scan it with their phone's camera."""
+
+    telegram_username: str | None = None
+
+    def start(self, payload: str) -> str | None:
+        if not self.telegram_username:
+            return None
+        return f"https://t.me/{self.telegram_username}?start={payload}"
+
+
 class Messenger(Protocol):
     """Messages to someone other than the person of the turn (a cadre told of a walk-in, an
     author of a decision), on the channel the member chose, at once."""
@@ -255,6 +304,12 @@ class Turn:
     @property
     def command_args(self) -> tuple[str, ...]:
         return self.input.args if isinstance(self.input, Command) else ()
+
+    @property
+    def renewing(self) -> RenewsPhotos | None:
+        """The chat, where its channel can keep a sent photo current by editing it."""
+        chat = self.chat
+        return chat if isinstance(chat, RenewsPhotos) else None
 
     @property
     def memory(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.members import Member, Person
 from bot.flows import FlowState
 from handlers.dialog import (
+    BotLinks,
     Command,
     Messenger,
     Press,
@@ -85,6 +86,7 @@ class Routes:
     memories: PersonMemory = field(default_factory=lambda: PersonMemory(10_000))
     # Set by the composition once the channels exist.
     messenger: Messenger = field(default_factory=lambda: _NoMessenger())
+    links: BotLinks = field(default_factory=BotLinks)
 
     def deep_link_for(self, payload: str) -> tuple[DeepLinkHandler, str] | None:
         for prefix, handler in self.deep_links.items():

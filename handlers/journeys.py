@@ -1,10 +1,12 @@
-"""Every journey written for every channel, registered once: the composition hands the same
-routes to each channel that runs."""
+"""Every journey, written once for every channel and registered once: the composition hands
+the same routes to each channel that runs."""
 
 from __future__ import annotations
 
 from handlers import (
+    activities,
     admin,
+    attendance,
     broadcasts,
     common,
     exports,
@@ -16,19 +18,23 @@ from handlers import (
 )
 from handlers.dispatch import Routes
 
+JOURNEYS = (
+    common,
+    onboarding,
+    profile,
+    admin,
+    manage,
+    activities,
+    attendance,
+    initiatives,
+    broadcasts,
+    reminders,
+    exports,
+)
+
 
 def build_routes() -> Routes:
     routes = Routes()
-    for journey in (
-        common,
-        onboarding,
-        profile,
-        admin,
-        manage,
-        initiatives,
-        broadcasts,
-        reminders,
-        exports,
-    ):
+    for journey in JOURNEYS:
         journey.register(routes)
     return routes

@@ -56,29 +56,10 @@ async def on_press(turn: Turn) -> None:
     as_typed = Turn(turn.services, turn.routes, turn.chat, turn.user, Command(command))
     as_typed.answered = True
     route = await turn.routes.find(as_typed)
-    if route is not None:
-        await route()
-    elif not await _legacy_command(turn, command):
+    if route is None:
         await turn.say("common.unknown_command")
-
-
-async def _legacy_command(turn: Turn, command: str) -> bool:
-    """A command whose journey still runs on PTB's own handlers (Telegram only, until every
-    journey is written for every channel)."""
-    legacy = getattr(turn.chat, "legacy", None)
-    if legacy is None:
-        return False
-    from telegram.ext import CommandHandler
-
-    update, context = legacy
-    for group in context.application.handlers.values():
-        for handler in group:
-            if isinstance(handler, CommandHandler) and command in handler.commands:
-                context.args = []
-                context.query_answered = True  # the panel answered the press already
-                await handler.callback(update, context)
-                return True
-    return False
+        return
+    await route()
 
 
 def register(routes: Routes) -> None:

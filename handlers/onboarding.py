@@ -93,26 +93,7 @@ async def run_deep_link(turn: Turn, payload: str) -> None:
         handler, argument = route
         await handler(turn, argument)
         return
-    if await _legacy_deep_link(turn, payload):
-        return
     await turn.say("deeplink.invalid", keyboard=await turn.main_menu())
-
-
-async def _legacy_deep_link(turn: Turn, payload: str) -> bool:
-    """A deep link whose journey still runs on PTB's own handlers (Telegram only, until every
-    journey is written for every channel)."""
-    legacy = getattr(turn.chat, "legacy", None)
-    if legacy is None:
-        return False
-    from handlers.router import router_of
-
-    update, context = legacy
-    found = router_of(context).deep_link_for(payload)
-    if found is None:
-        return False
-    handler, argument = found
-    await handler(update, context, argument)
-    return True
 
 
 # --- asking each step ---------------------------------------------------------------------

@@ -7,7 +7,8 @@ import json
 
 from bot.domain.members import Person, Role
 from bot.emulator import BotApiEmulator, EmulatedUser
-from handlers.router import Router
+from handlers.dialog import Reply, Turn
+from handlers.dispatch import Routes
 from tests.e2e.conftest import ADMIN_ID, BotHarness, press, say_and_read
 from tests.e2e.test_onboarding import MENU, menu_labels, onboard
 
@@ -360,14 +361,14 @@ async def test_deep_link_payload_survives_onboarding(
     bot: BotHarness, emulator: BotApiEmulator
 ) -> None:
     assert bot.app is not None
-    router: Router = bot.app.bot_data["router"]
-    seen: list[tuple[int, str]] = []
+    routes: Routes = bot.app.bot_data["routes"]
+    seen: list[tuple[int | None, str]] = []
 
-    async def stub(update, context, argument):  # type: ignore[no-untyped-def]
-        seen.append((update.effective_user.id, argument))
-        await context.bot.send_message(update.effective_chat.id, f"stub ran with {argument}")
+    async def stub(turn: Turn, argument: str) -> None:
+        seen.append((turn.person.telegram_id, argument))
+        await turn.send(Reply(f"stub ran with {argument}"))
 
-    router.deep_links["stub_"] = stub
+    routes.deep_links["stub_"] = stub
     newcomer = emulator.user(5111)
     await newcomer.send("/start stub_42")
     await newcomer.wait_for(lambda m: "Nghị định" in m.text)
@@ -595,19 +596,18 @@ async def test_an_old_or_forged_delete_button_erases_nothing(
 async def test_a_refusal_a_handler_forgot_to_catch_still_reaches_the_person(
     bot: BotHarness, emulator: BotApiEmulator
 ) -> None:
-    from telegram.ext import CallbackQueryHandler, CommandHandler
-
     from bot.domain.errors import InvalidInput, NotAllowed
 
-    async def careless(update, context):  # type: ignore[no-untyped-def]
+    async def careless(turn: Turn) -> None:
         raise InvalidInput("onboarding.email_invalid")
 
-    async def careless_button(update, context):  # type: ignore[no-untyped-def]
+    async def careless_button(turn: Turn) -> None:
         raise NotAllowed()
 
     assert bot.app is not None
-    bot.app.add_handler(CommandHandler("careless", careless), group=-1)
-    bot.app.add_handler(CallbackQueryHandler(careless_button, pattern="^zz:"), group=-1)
+    routes: Routes = bot.app.bot_data["routes"]
+    routes.commands["careless"] = careless
+    routes.actions["zz"] = careless_button
     user = await bot.add_member(emulator.user(5117))
     reply = await say_and_read(user, "/careless")
     assert "Email chưa đúng định dạng" in reply.text  # not the generic apology

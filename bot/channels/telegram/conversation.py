@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from telegram import (
     CallbackQuery,
@@ -30,9 +31,11 @@ from handlers.dialog import (
     Command,
     FileKind,
     FileRef,
+    Frame,
     Input,
     Keyboard,
     KeyboardKind,
+    NextFrame,
     Posted,
     Press,
     Reply,
@@ -43,6 +46,9 @@ from handlers.dialog import (
     Unsupported,
     Upload,
 )
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.checkin_display import RenewingPhotos
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +100,16 @@ def markup_of(reply: Reply) -> Markup | None:
     return inline_markup(reply.buttons)
 
 
-def _file(attachment: Attachment, stack: ExitStack) -> InputFile | str:
+def input_file(attachment: Attachment, stack: ExitStack | None = None) -> InputFile | str:
+    """What PTB sends for an attachment; a file from disk is streamed from a handle opened on
+    ``stack`` (closed once sent), or read whole without one (small pictures only)."""
     if attachment.stored is not None:
         return attachment.stored.ref  # a Telegram file id: sent again without uploading
     if attachment.content is not None:
         return InputFile(attachment.content, filename=attachment.filename)
     assert attachment.path is not None
+    if stack is None:
+        return InputFile(attachment.path.read_bytes(), filename=attachment.filename)
     handle = stack.enter_context(attachment.path.open("rb"))  # streamed, closed once sent
     return InputFile(handle, filename=attachment.filename)
 
@@ -127,13 +137,17 @@ def caption_html(message: Message) -> str | None:
 class TelegramConversation:
     """The private chat of one update; a reply to a press may edit the pressed message."""
 
-    def __init__(self, bot: ExtBot[None], chat_id: int, query: CallbackQuery | None) -> None:
+    def __init__(
+        self,
+        bot: ExtBot[None],
+        chat_id: int,
+        query: CallbackQuery | None,
+        renewing: RenewingPhotos | None = None,
+    ) -> None:
         self._bot = bot
         self._chat_id = chat_id
         self._query = query
-        # The PTB update and context, for journeys still written for Telegram only (a start
-        # payload or a panel button that leads into one); gone once every journey is neutral.
-        self.legacy: tuple[Any, Any] | None = None
+        self._renewing = renewing
 
     @property
     def capabilities(self) -> Capabilities:
@@ -147,7 +161,7 @@ class TelegramConversation:
                 if reply.photo is not None:
                     sent = await self._bot.send_photo(
                         self._chat_id,
-                        _file(reply.photo, stack),
+                        input_file(reply.photo, stack),
                         caption=caption,
                         reply_markup=markup,
                         write_timeout=_upload_timeout(reply.photo),
@@ -156,7 +170,7 @@ class TelegramConversation:
                 elif reply.document is not None:
                     sent = await self._bot.send_document(
                         self._chat_id,
-                        _file(reply.document, stack),
+                        input_file(reply.document, stack),
                         caption=caption,
                         reply_markup=markup,
                         write_timeout=_upload_timeout(reply.document),
@@ -190,6 +204,33 @@ class TelegramConversation:
             # A double tap re-renders the same content; Telegram refuses "not modified".
             if "not modified" not in exc.message:
                 raise
+
+    async def send_renewing(
+        self,
+        first: Frame,
+        next_frame: NextFrame,
+        *,
+        until: datetime,
+        paused: Reply,
+        in_place: bool,
+    ) -> None:
+        """``handlers.dialog.RenewsPhotos``: edited with each frame (``checkin_display``)."""
+        if self._renewing is None:  # a conversation made outside a running bot
+            await self.send(first.reply)
+            return
+        message = self._query.message if in_place and self._query is not None else None
+        try:
+            await self._renewing.show(
+                self._bot,
+                self._chat_id,
+                message if isinstance(message, Message) else None,
+                first,
+                next_frame,
+                until=until,
+                paused=paused,
+            )
+        except Forbidden as exc:
+            raise Unreachable(str(exc)) from exc
 
     async def toast(self, text: str | None, *, alert: bool = False) -> None:
         if self._query is not None:

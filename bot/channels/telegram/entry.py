@@ -8,42 +8,39 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, TypeHandler
 
+from bot.channels.telegram.checkin_display import RenewingPhotos
 from bot.channels.telegram.conversation import TelegramConversation, read_update
 from bot.services import Services
-from handlers.context import BotContext
 from handlers.dialog import Press, Turn
 from handlers.dispatch import Routes, run
 
 log = logging.getLogger(__name__)
 
 GROUP = 0
-# Journeys not yet written for every channel answer in this later group, with PTB's handlers.
-LEGACY_GROUP = 1
+Context = CallbackContext[Any, Any, Any, Any]
 
 
-def turn_of(update: Update, context: BotContext, routes: Routes) -> Turn | None:
+def turn_of(update: Update, context: Context, routes: Routes) -> Turn | None:
     read = read_update(update)
     chat = update.effective_chat
     if read is None or chat is None:
         return None
     user, what = read
     services: Services = context.bot_data["services"]
-    conversation = TelegramConversation(context.bot, chat.id, update.callback_query)
-    conversation.legacy = (update, context)
+    conversation = TelegramConversation(
+        context.bot, chat.id, update.callback_query, context.bot_data.get("renewing_photos")
+    )
     return Turn(services, routes, conversation, user, what)
 
 
-async def enter(update: Update, context: BotContext) -> None:
+async def enter(update: Update, context: Context) -> None:
     routes: Routes = context.bot_data["routes"]
     turn = turn_of(update, context, routes)
     if turn is None:
         return
-    route = await routes.find(turn)
-    if route is None:
-        return  # a journey still on PTB's own handlers takes it (LEGACY_GROUP)
-    await run(turn, route)
+    await run(turn, await routes.route(turn))
     if isinstance(turn.input, Press) and not turn.answered:
         try:
             await turn.chat.toast(None)  # Telegram shows a spinner until a press is answered
@@ -54,4 +51,6 @@ async def enter(update: Update, context: BotContext) -> None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], routes: Routes) -> None:
     app.bot_data["routes"] = routes
+    services: Services = app.bot_data["services"]
+    app.bot_data["renewing_photos"] = RenewingPhotos(app, services.clock)
     app.add_handler(TypeHandler(Update, enter), group=GROUP)

@@ -3,57 +3,59 @@ sending faster than anyone types is slowed down, and errors outside a turn are l
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import (
-    Application,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, TypeHandler
 
-from bot.domain.errors import InvalidInput, NotAllowed
 from bot.flood import FloodGuard, Verdict
 from bot.services import Services
-from handlers.context import BotContext
-from handlers.ui import answer, say
 
 log = logging.getLogger(__name__)
 
 PRIVATE_ONLY_GROUP = -10
 FLOOD_GROUP = -5
+Context = CallbackContext[Any, Any, Any, Any]
 
 
-async def outside_private_chat(update: Update, context: BotContext) -> None:
+async def _text(update: Update, context: Context, key: str, **params: Any) -> str:
+    """Catalogue text in the sender's language (theirs if a member, else Telegram's hint)."""
+    services: Services = context.bot_data["services"]
+    user = update.effective_user
+    language = services.catalogue.default
+    if user is not None:
+        actor = await services.member_service.actor(user.id)
+        if actor.language:
+            language = actor.language
+        elif (user.language_code or "").startswith("en"):
+            language = "en"
+    return services.catalogue.text(language, key, **params)
+
+
+async def outside_private_chat(update: Update, context: Context) -> None:
     """Answer commands in groups with a pointer to the private chat; ignore the rest."""
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
         return
     message = update.effective_message
     is_command = bool(message and message.text and message.text.startswith("/"))
-    if chat is not None and is_command and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-        try:
+    try:
+        if chat is not None and is_command and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            link = f"https://t.me/{context.bot.username}"
             await context.bot.send_message(
-                chat.id,
-                await context.text(
-                    update, "group.private_only", link=f"https://t.me/{context.bot.username}"
-                ),
+                chat.id, await _text(update, context, "group.private_only", link=link)
             )
-        except TelegramError:
-            log.info("could not answer in group chat %s", chat.id)
-    elif update.callback_query is not None:
-        await answer(update, context)
+        elif update.callback_query is not None:
+            await update.callback_query.answer()
+    except TelegramError:
+        log.info("could not answer outside a private chat")
     raise ApplicationHandlerStop
 
 
-async def check_flood(update: Update, context: BotContext) -> None:
+async def check_flood(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None:
         return
@@ -63,66 +65,29 @@ async def check_flood(update: Update, context: BotContext) -> None:
         return
     if verdict is Verdict.WARN:
         try:
+            slow_down = await _text(update, context, "common.slow_down")
             if update.callback_query is not None:
-                await answer(update, context, "common.slow_down")
-            else:
-                await say(update, context, "common.slow_down")
+                await update.callback_query.answer(slow_down)
+            elif update.effective_chat is not None:
+                await context.bot.send_message(update.effective_chat.id, slow_down)
         except TelegramError as exc:
-            log.info("could not ask user %s to slow down: %s", user.id, exc)
+            log.info("could not ask a person to slow down: %s", exc)
     # Dropped presses are not answered either: each answer would be one more request.
     raise ApplicationHandlerStop
 
 
-async def stale_button(update: Update, context: BotContext) -> None:
-    await answer(update, context, "common.button_expired")
-
-
-async def unknown_command(update: Update, context: BotContext) -> None:
-    await say(update, context, "common.unknown_command")
-
-
-async def on_error(update: object, context: BotContext) -> None:
-    """Log with context (never the token or what the person typed) and apologise.
-
-    A refusal from a service (bad input, a role or unit that does not allow the action) that
-    a handler did not catch is still a refusal, not a fault: it gets its own catalogue reply
-    instead of the apology, and is logged as a bug in that handler."""
-    error = context.error
-    if not isinstance(update, Update):
-        log.error("error outside an update: %r", error, exc_info=error)
-        return
-    user_id = update.effective_user.id if update.effective_user else None
-    if isinstance(error, InvalidInput | NotAllowed):
-        log.error(
-            "handler let a refusal through for update %s: %s",
-            update.update_id,
-            type(error).__name__,
-            extra={"update_id": update.update_id, "user_id": user_id},
-        )
-        key = error.key if isinstance(error, InvalidInput) else error.reason
-        params = error.params if isinstance(error, InvalidInput) else {}
-        with contextlib.suppress(TelegramError):
-            if update.callback_query is not None and not context.query_answered:
-                await answer(update, context, key, alert=True, **params)
-            elif update.effective_chat is not None:
-                await say(update, context, key, **params)
-        return
+async def on_error(update: object, context: Context) -> None:
+    """What escapes the journeys' own handling (which answers every refusal and apologises
+    for every fault): PTB's polling and webhook machinery. Logged without the token or what
+    anyone typed (the log filter redacts)."""
+    update_id = update.update_id if isinstance(update, Update) else None
     log.error(
-        "error while handling update %s from user %s: %s",
-        update.update_id,
-        user_id,
-        type(error).__name__,
-        exc_info=error,
-        extra={"update_id": update.update_id, "user_id": user_id},
+        "error outside a journey (update %s): %s",
+        update_id,
+        type(context.error).__name__,
+        exc_info=context.error,
+        extra={"update_id": update_id},
     )
-    if isinstance(error, Forbidden):
-        return
-    chat = update.effective_chat
-    if chat is not None and chat.type == ChatType.PRIVATE:
-        try:
-            await context.bot.send_message(chat.id, await context.text(update, "common.error"))
-        except Exception:  # the apology failing must not loop back into the error handler
-            log.warning("could not send the apology for update %s", update.update_id)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -132,10 +97,3 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(TypeHandler(Update, outside_private_chat), group=PRIVATE_ONLY_GROUP)
     app.add_handler(TypeHandler(Update, check_flood), group=FLOOD_GROUP)
     app.add_error_handler(on_error)
-
-
-def register_fallbacks(app: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
-    app.add_handler(CallbackQueryHandler(stale_button), group=group)
-    app.add_handler(
-        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command), group=group
-    )
