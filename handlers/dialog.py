@@ -156,6 +156,9 @@ class Reply:
     # The step's typed answer may be a bare number (seats, hours): on channels that answer
     # choices by number, a number typed here is the answer, not a choice.
     numeric_answer: bool = False
+    # The choices shown last still stand (the answer did not fit them): channels that number
+    # choices show them again, with the same numbers; others leave them where they are.
+    repeat_choices: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ class Capabilities:
     share_contact: bool  # the person can share their phone with one tap
     deep_links: bool  # links like t.me/<bot>?start=… open the bot with a payload
     command_menu: bool  # the channel shows a "/" command menu
+    buttons: bool = True  # choices are buttons to tap (else numbered lines to answer)
 
 
 class Unreachable(Exception):

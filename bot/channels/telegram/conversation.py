@@ -20,6 +20,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
+from bot.channels.vault import FileUnavailable, FileVault
 from bot.domain.members import Channel, ChannelUser, Person
 from handlers.dialog import (
     Attachment,
@@ -43,6 +44,7 @@ from handlers.dialog import (
 log = logging.getLogger(__name__)
 
 CAPABILITIES = Capabilities(edits=True, share_contact=True, deep_links=True, command_menu=True)
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload to Telegram
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
@@ -81,9 +83,15 @@ def markup_of(reply: Reply) -> Markup | None:
     return inline_markup(reply.buttons)
 
 
-def _file(attachment: Attachment) -> InputFile | str:
-    if attachment.stored is not None:
-        return attachment.stored.ref  # a Telegram file id: sent again without uploading
+async def _file(attachment: Attachment, vault: FileVault | None) -> InputFile | str:
+    stored = attachment.stored
+    if stored is not None and stored.channel is Channel.TELEGRAM:
+        return stored.ref  # a Telegram file id: sent again without uploading
+    if stored is not None:  # kept by another channel (a photo sent on Zalo): uploaded
+        if vault is None:
+            raise FileUnavailable(f"no way to read a {stored.channel.value} file here")
+        content = await vault.read(stored, MAX_UPLOAD_BYTES)
+        return InputFile(content, filename=attachment.filename)
     if attachment.content is not None:
         return InputFile(attachment.content, filename=attachment.filename)
     assert attachment.path is not None
@@ -93,10 +101,17 @@ def _file(attachment: Attachment) -> InputFile | str:
 class TelegramConversation:
     """The private chat of one update; a reply to a press may edit the pressed message."""
 
-    def __init__(self, bot: ExtBot[None], chat_id: int, query: CallbackQuery | None) -> None:
+    def __init__(
+        self,
+        bot: ExtBot[None],
+        chat_id: int,
+        query: CallbackQuery | None,
+        vault: FileVault | None = None,
+    ) -> None:
         self._bot = bot
         self._chat_id = chat_id
         self._query = query
+        self._vault = vault
         # The PTB update and context, for journeys still written for Telegram only (a start
         # payload or a panel button that leads into one); gone once every journey is neutral.
         self.legacy: tuple[Any, Any] | None = None
@@ -111,11 +126,17 @@ class TelegramConversation:
         try:
             if reply.photo is not None:
                 await self._bot.send_photo(
-                    self._chat_id, _file(reply.photo), caption=caption, reply_markup=markup
+                    self._chat_id,
+                    await _file(reply.photo, self._vault),
+                    caption=caption,
+                    reply_markup=markup,
                 )
             elif reply.document is not None:
                 await self._bot.send_document(
-                    self._chat_id, _file(reply.document), caption=caption, reply_markup=markup
+                    self._chat_id,
+                    await _file(reply.document, self._vault),
+                    caption=caption,
+                    reply_markup=markup,
                 )
             else:
                 await self._bot.send_message(self._chat_id, reply.text, reply_markup=markup)
@@ -148,13 +169,7 @@ class TelegramConversation:
             await self._query.answer(text, show_alert=alert)
 
     async def download(self, file: FileRef, *, limit: int) -> bytes:
-        telegram_file = await self._bot.get_file(file.ref)
-        if telegram_file.file_size is not None and telegram_file.file_size > limit:
-            raise ValueError("file too large")
-        content = bytes(await telegram_file.download_as_bytearray())
-        if len(content) > limit:
-            raise ValueError("file too large")
-        return content
+        return await read_telegram_file(self._bot, file, limit)
 
 
 def person_of(telegram_id: int) -> Person:
@@ -215,3 +230,14 @@ def read_update(update: Update) -> tuple[ChannelUser, Input] | None:
     kinds = ("sticker", "voice", "video", "audio", "location", "animation", "video_note", "poll")
     what = next((k for k in kinds if getattr(message, k, None)), "other")
     return sender, Unsupported(what)
+
+
+async def read_telegram_file(bot: ExtBot[None], file: FileRef, limit: int) -> bytes:
+    """A file Telegram keeps, downloaded through the bot (for the file vault)."""
+    telegram_file = await bot.get_file(file.ref)
+    if telegram_file.file_size is not None and telegram_file.file_size > limit:
+        raise ValueError("file too large")
+    content = bytes(await telegram_file.download_as_bytearray())
+    if len(content) > limit:
+        raise ValueError("file too large")
+    return content

@@ -30,7 +30,9 @@ def turn_of(update: Update, context: BotContext, routes: Routes) -> Turn | None:
         return None
     user, what = read
     services: Services = context.bot_data["services"]
-    conversation = TelegramConversation(context.bot, chat.id, update.callback_query)
+    conversation = TelegramConversation(
+        context.bot, chat.id, update.callback_query, context.bot_data.get("vault")
+    )
     conversation.legacy = (update, context)
     return Turn(services, routes, conversation, user, what)
 
