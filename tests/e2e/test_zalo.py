@@ -13,7 +13,7 @@ from bot.domain.members import Person
 from bot.emulator import BotApiEmulator
 from bot.emulator.zalo_models import ZaloBotMessage
 from bot.emulator.zalo_users import ZaloUser
-from tests.e2e.conftest import BotHarness, zalo_say
+from tests.e2e.conftest import BotHarness
 
 AN = "6ede9afa66b88fe6d6a9"
 MENU_LINES = "1. 🙋 Hoạt động\n2. 📅 Đăng ký của tôi\n3. 💡 Sáng kiến\n4. 👤 Hồ sơ\n5. ❓ Trợ giúp"
