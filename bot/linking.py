@@ -15,7 +15,6 @@ from bot.clock import Clock
 from bot.domain.errors import InvalidInput
 from bot.domain.linking import IssuedCode, LinkOutcome
 from bot.domain.members import Channel, Member, Person
-from storage.conversations import ConversationRepository
 from storage.linking import LinkRepository
 from storage.members import MemberRepository
 
@@ -38,12 +37,10 @@ class LinkingService:
         self,
         repository: LinkRepository,
         members: MemberRepository,
-        conversations: ConversationRepository,
         clock: Clock,
     ) -> None:
         self._repository = repository
         self._members = members
-        self._conversations = conversations
         self._clock = clock
 
     async def issue(self, member: Member, channel: Channel) -> IssuedCode:
@@ -95,7 +92,7 @@ class LinkingService:
         if address is None or len(member.channels) < 2:
             raise InvalidInput("linking.last_account")
         await self._members.detach_account(member.id, channel, self._clock.now())
-        await self._conversations.clear(Person(channel, address))
+        await self._repository.forget_account_state(Person(channel, address))
         updated = await self._members.by_id(member.id)
         assert updated is not None
         return updated

@@ -125,7 +125,7 @@ class Services:
                 clock,
                 hours_per_day=hours_per_day,
             ),
-            linking=LinkingService(LinkRepository(db), members, conversations, clock),
+            linking=LinkingService(LinkRepository(db), members, clock),
             files=FileLinks(
                 FileLinkRepository(db), files_folder / "links", config.web.public_base_url, clock
             ),

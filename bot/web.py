@@ -22,7 +22,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.config import WebConfig
-from bot.files import LINK_PATH, FileLinks
+from bot.files import LINK_PATH, FileLinks, ascii_filename
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class WebServer:
         if opened is None:
             return web.Response(status=404, text="Not Found")
         disposition = "inline" if opened.mime.startswith("image/") else "attachment"
-        ascii_name = opened.filename.encode("ascii", "replace").decode().replace('"', "'")
+        ascii_name = ascii_filename(opened.filename)
         headers = {
             "Content-Type": opened.mime,
             "Content-Disposition": (

@@ -153,3 +153,13 @@ class LinkRepository:
 
     async def clear_failures(self, person: Person) -> None:
         await self._db.execute("DELETE FROM link_attempts WHERE person = ?", (str(person),))
+
+    async def forget_account_state(self, person: Person) -> None:
+        """An account taken off its member starts afresh: no flow, no choices, no wrong tries."""
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM conversation_state WHERE person = ?", (str(person),))
+            await conn.execute("DELETE FROM link_attempts WHERE person = ?", (str(person),))
+            await conn.execute(
+                "DELETE FROM channel_menus WHERE channel = ? AND address = ?",
+                (person.channel.value, person.user_id),
+            )

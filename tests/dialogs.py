@@ -29,7 +29,9 @@ from handlers.dispatch import Routes, run
 from handlers.journeys import build_routes
 
 TELEGRAM_LIKE = Capabilities(edits=True, share_contact=True, deep_links=True, command_menu=True)
-ZALO_LIKE = Capabilities(edits=False, share_contact=False, deep_links=False, command_menu=False)
+ZALO_LIKE = Capabilities(
+    edits=False, share_contact=False, deep_links=False, command_menu=False, buttons=False
+)
 UNITS = [("BTP", "Bộ Tư pháp"), ("BTC", "Bộ Tài chính"), ("BYT", "Bộ Y tế")]
 
 
