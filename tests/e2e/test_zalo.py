@@ -315,3 +315,37 @@ async def test_429_from_zalo_on_a_reply_is_retried_and_nothing_is_lost(
     assert help_reply.text.startswith("Nhịp Cầu có thể giúp bạn:")
     assert emulator.zalo.stats.rate_limited == before + 2
     assert len(lan.messages) == 1  # once, not three times
+
+
+async def test_the_choices_mean_the_same_after_a_restart(
+    zalo_bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    mai = await zalo_bot.add_zalo_member(emulator.zalo_user("3a3a3a3a3a3a3a3a3a3a"), name="Mai")
+    await turn(mai, "0")
+    await zalo_bot.restart()
+    [card] = await turn(mai, "4")
+    assert card.text.startswith("👤 Hồ sơ của bạn\nHọ tên: Mai\n")
+
+
+async def test_a_zalo_member_sending_faster_than_anyone_types_is_slowed_down_once(
+    zalo_bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    zalo_bot.reconfigure("flood", burst=3, per_second=0.001)
+    await zalo_bot.restart()
+    nga = await zalo_bot.add_zalo_member(emulator.zalo_user("4b4b4b4b4b4b4b4b4b4b"), name="Nga")
+    await turn(nga, "0")  # the menu, then a burst of choices
+    nga.skip_pending()
+    for _ in range(5):
+        await nga.send("5")
+    running = zalo_bot.running
+    assert running is not None and running.zalo is not None
+    zalo = running.zalo
+    await emulator.zalo.wait_until(lambda: emulator.zalo.pending_events == 0)
+    await emulator.zalo.wait_until(lambda: zalo.in_progress == 0 and len(nga.messages) >= 4)
+    texts = [m.text for m in nga.messages[1:]]
+    assert [t.startswith("Nhịp Cầu có thể giúp bạn") for t in texts] == [True, True, False]
+    assert texts[2].startswith("⏳ Bạn đang gửi hơi nhanh.")
+    assert "\n\n1. " not in texts[2]  # no choices after "slow down"
+    # The choices of the last answer still stand.
+    menu = await zalo_bot.svc.db.fetch_value("SELECT options FROM channel_menus")
+    assert '"label": "❓ Trợ giúp"' in menu

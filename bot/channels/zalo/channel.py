@@ -81,6 +81,8 @@ class _Answer:
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)
+    # The choices shown last still stand, and are shown again (not after "slow down").
+    repeat: bool = True
 
 
 class ZaloChannel:
@@ -216,7 +218,9 @@ class ZaloChannel:
             previous,
         )
         read: Input | _Answer = (
-            _Answer("common.slow_down") if slow_down else await self._read(event, previous)
+            _Answer("common.slow_down", repeat=False)
+            if slow_down
+            else await self._read(event, previous)
         )
         turn = Turn(
             services,
@@ -226,7 +230,8 @@ class ZaloChannel:
             read if not isinstance(read, _Answer) else Typed(event.text or ""),
         )
         if isinstance(read, _Answer):
-            await turn.send(Reply(await turn.text(read.key, **read.params), repeat_choices=True))
+            text = await turn.text(read.key, **read.params)
+            await turn.send(Reply(text, repeat_choices=read.repeat))
         else:
             actor = await turn.actor()
             if actor.member is not None and not actor.member.zalo_reachable:
@@ -237,7 +242,7 @@ class ZaloChannel:
             await services.flows.get(person) is not None
         )
         try:
-            await conversation.flush()
+            await conversation.flush(replace_menu=not isinstance(read, _Answer) or read.repeat)
         except Unreachable:
             await services.member_service.mark_unreachable(person)
         except ZaloError as exc:
