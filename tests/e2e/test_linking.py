@@ -207,3 +207,24 @@ async def test_unlinking_leaves_the_member_on_the_other_channel(
     assert member.zalo_id is None and member.telegram_id == 6501
     again = await zalo_say(an_zalo, "4")  # a newcomer on Zalo now
     assert "Nghị định 13/2023" in again.text
+
+
+async def test_forgetme_on_one_channel_erases_the_member_on_both(
+    zalo_bot: BotHarness, emulator: BotApiEmulator
+) -> None:
+    an_tg = await zalo_bot.add_member(emulator.user(6701), name="Nguyễn Văn An")
+    member = await zalo_bot.member_of(Person.telegram(6701))
+    code = await telegram_code_for_zalo(an_tg)
+    an_zalo = emulator.zalo_user(ZALO_ID, "An")
+    await zalo_say(an_zalo, f"/link {code}")
+    ask = await zalo_say(an_zalo, "/forgetme")
+    assert ask.text.endswith("1. 🗑 Xoá dữ liệu của tôi\n2. Không, giữ lại\n\n0. Về menu chính")
+    gone = await zalo_say(an_zalo, "1")
+    assert gone.text.startswith("✅ Đã xoá dữ liệu cá nhân của bạn.")
+    row = await zalo_bot.svc.db.fetch_one(
+        "SELECT telegram_id, zalo_id, deleted_at FROM members WHERE id = ?", (member.id,)
+    )
+    assert row is not None and (row["telegram_id"], row["zalo_id"]) == (None, None)
+    assert row["deleted_at"] is not None
+    again = await say_and_read(an_tg, "/start")  # a newcomer on Telegram too
+    assert "Nghị định 13/2023" in again.text

@@ -108,7 +108,9 @@ class ZaloChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._accepting = False
+        # Events are taken from the start (a webhook set by an earlier run may post before
+        # ``start`` has set it again), until ``stop``.
+        self._accepting = True
         self.poll_timeout = poll_timeout
         self.account_name = ""
         vault.register(CHANNEL, self.uploads.read)
@@ -126,8 +128,6 @@ class ZaloChannel:
         ``receive``) or by long polling."""
         me = await self.api.get_me()
         self.account_name = me.account_name
-        self._http = aiohttp.ClientSession()
-        self._accepting = True
         config = self._services.config.zalo
         if config.mode == "webhook":
             await self.api.set_webhook(config.url, config.secret_token)
@@ -255,8 +255,7 @@ class ZaloChannel:
                 return read_text(event.text or "", previous)
             case ZaloEventKind.IMAGE:
                 try:
-                    assert self._http is not None
-                    image = await self.uploads.download(self._http, event.photo_url or "")
+                    image = await self.uploads.download(self._session(), event.photo_url or "")
                 except ImageUnavailable as exc:
                     log.info("could not download a Zalo image: %s", exc)
                     return _Answer("zalo.image_failed", {"megabytes": MAX_IMAGE_BYTES >> 20})
@@ -277,6 +276,12 @@ class ZaloChannel:
         return Unsupported("other")
 
     # --- what a turn needs ------------------------------------------------------------------
+
+    def _session(self) -> aiohttp.ClientSession:
+        """For downloading the images members send (not Zalo's API: that has its own)."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return self._http
 
     def hints(self, language: str) -> Hints:
         catalogue = self._services.catalogue
