@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.activities import ActivityDraft, ActivityKind, Audience
-from bot.app import BotApplication, serve
+from bot.app import Running, serve
 from bot.clock import SystemClock
 from bot.config import parse_config
 from bot.domain.members import NewMember, Role, RoleGrant
@@ -63,7 +63,7 @@ async def race(members: int, seats: int, patience: float) -> dict[str, float | i
             stop = asyncio.Event()
             ready = asyncio.Event()
 
-            async def on_ready(app: BotApplication) -> None:
+            async def on_ready(running: Running) -> None:
                 ready.set()
 
             bot_task = asyncio.create_task(

@@ -27,13 +27,17 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, default=None, help="TOML config file")
         return p
 
-    with_config(sub.add_parser("run", help="run the bot against Telegram (polling or webhook)"))
-    demo = with_config(sub.add_parser("demo", help="run the bot on the built-in emulator"))
+    with_config(
+        sub.add_parser("run", help="run the bot on Telegram, Zalo or both (polling or webhook)")
+    )
+    demo = with_config(
+        sub.add_parser("demo", help="run the bot on the built-in emulator (Telegram and Zalo)")
+    )
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080, help="web chat port (0 = any free)")
     demo.add_argument("--database", type=Path, default=Path("data/demo.sqlite3"))
     with_config(sub.add_parser("migrate", help="apply database migrations and exit"))
-    with_config(sub.add_parser("doctor", help="check config, database and token; change nothing"))
+    with_config(sub.add_parser("doctor", help="check config, database and tokens; change nothing"))
     backup = with_config(sub.add_parser("backup", help="online backup of the database"))
     backup.add_argument("output", type=Path)
     reapply = with_config(
@@ -175,7 +179,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnitFileError as exc:
         return _fail(str(exc))
     configure_logging(
-        config.logging.level, json_lines=config.logging.json, secrets=(config.telegram.token,)
+        config.logging.level,
+        json_lines=config.logging.json,
+        # The Zalo token's secret half too: the client cuts it out of Zalo's own messages.
+        secrets=tuple(
+            t
+            for t in (config.telegram.token, config.zalo.token, config.zalo.token.partition(":")[2])
+            if t
+        ),
     )
     try:
         if args.command == "run":

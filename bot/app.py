@@ -1,4 +1,6 @@
-"""Composition: build the PTB Application from config and services, and run it.
+"""Composition: the channels the config enables (Telegram's PTB Application, the Zalo channel),
+the bot's own web server, the outboxes, all on one set of services and one set of journey
+routes, and running them.
 
 ``serve`` is the one start-up path, used by the CLI, the demo and the end-to-end tests, so that
 what tests exercise is what production runs (PTB's ``post_init`` only fires under
@@ -8,6 +10,7 @@ what tests exercise is what production runs (PTB's ``post_init`` only fires unde
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -36,14 +39,18 @@ from bot.channels.telegram.outbox import (
     TelegramReminderTransport,
     TelegramTransport,
 )
+from bot.channels.telegram.conversation import read_telegram_file
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.vault import FileVault
+from bot.channels.zalo.channel import ZaloChannel
+from bot.channels.zalo.client import ZaloBotApi, parse_event
 from bot.config import Config
 from bot.delivery import Courier, DeliverySettings
 from bot.domain.members import Channel, Role
 from bot.notices import NoticeSender
 from bot.reminders import ReminderScheduler
 from bot.services import Services
-from bot.webhook import WebhookServer, start_webhook_server
+from bot.web import TELEGRAM_SECRET_HEADER, ZALO_SECRET_HEADER, WebServer
 from handlers.aiohttp_request import AiohttpRequest
 from handlers.dialog import BotLinks
 from handlers.dispatch import Routes
@@ -132,53 +139,150 @@ async def on_startup(app: BotApplication) -> None:
     await publish_command_menus(app)
 
 
+@dataclass
+class Running:
+    """What ``serve`` started, handed to ``ready``: the channels that run and their server."""
+
+    services: Services
+    routes: Routes
+    messenger: ChannelMessenger
+    telegram: BotApplication | None
+    zalo: ZaloChannel | None
+    web: WebServer | None
+
+
+def _telegram_receiver(app: BotApplication) -> Callable[[Any], Awaitable[bool]]:
+    async def receive(data: Any) -> bool:
+        try:
+            update = Update.de_json(data, app.bot)
+        except (ValueError, TypeError, KeyError):
+            return False
+        if update is None:
+            return False
+        await app.update_queue.put(update)
+        return True
+
+    return receive
+
+
+def _zalo_receiver(zalo: ZaloChannel) -> Callable[[Any], Awaitable[bool]]:
+    async def receive(data: Any) -> bool:
+        zalo.receive(parse_event(data))  # answered in its person's lane, after this returns
+        return True
+
+    return receive
+
+
 async def serve(
     services: Services,
     *,
     stop: asyncio.Event | None = None,
-    ready: Callable[[BotApplication], Awaitable[None]] | None = None,
+    ready: Callable[[Running], Awaitable[None]] | None = None,
     poll_timeout: float = 10.0,
 ) -> None:
-    """Run the bot until ``stop`` is set (or SIGINT/SIGTERM when ``stop`` is None)."""
+    """Run every channel the config enables (Telegram, Zalo or both, sharing the services, the
+    journeys' routes and the messenger) until ``stop`` is set (or SIGINT/SIGTERM when ``stop``
+    is None)."""
     config: Config = services.config
     stop = stop or _stop_on_signals()
     routes = build_routes()
     messenger = ChannelMessenger()
     routes.messenger = messenger
-    app = build_application(services, routes)
-    async with app:
-        routes.links = BotLinks(telegram_username=app.bot.username)
-        messenger.senders[Channel.TELEGRAM] = TelegramSender(
-            app.bot,
-            services.catalogue,
-            services.member_service.role_of,
-            services.member_service.mark_unreachable,
+    routes.channels = frozenset(
+        channel
+        for channel, on in (
+            (Channel.TELEGRAM, config.telegram.enabled),
+            (Channel.ZALO, config.zalo.enabled),
         )
-        await on_startup(app)
-        await app.start()
-        updater = app.updater
-        assert updater is not None
-        webhook: WebhookServer | None = None
-        if config.telegram.mode == "webhook":
-            webhook = await start_webhook_server(app, config.telegram.webhook, services.db)
-        else:
-            await updater.start_polling(
-                poll_interval=0.0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
+        if on
+    )
+    vault = FileVault()
+    async with contextlib.AsyncExitStack() as stack:
+        app: BotApplication | None = None
+        if config.telegram.enabled:
+            app = build_application(services, routes)
+            app.bot_data["vault"] = vault
+            await app.initialize()
+            stack.push_async_callback(app.shutdown)
+            telegram_bot = app.bot
+            routes.links = BotLinks(telegram_username=telegram_bot.username)
+            messenger.senders[Channel.TELEGRAM] = TelegramSender(
+                telegram_bot,
+                services.catalogue,
+                services.member_service.role_of,
+                services.member_service.mark_unreachable,
+                vault,
             )
-        outboxes = await start_outboxes(app, services)
-        log.info("Nhịp Cầu is running (%s) as @%s", config.telegram.mode, app.bot.username)
-        try:
-            if ready is not None:
-                await ready(app)
-            await stop.wait()
-            log.info("stopping")
-        finally:
-            await outboxes.stop()
-            if webhook is not None:
-                await webhook.stop()
-            if updater.running:
-                await updater.stop()
-            await app.stop()
+            vault.register(
+                Channel.TELEGRAM,
+                lambda file, limit: read_telegram_file(telegram_bot, file, limit),
+            )
+            await on_startup(app)
+        zalo: ZaloChannel | None = None
+        if config.zalo.enabled:
+            zalo_api = ZaloBotApi(config.zalo.api_base_url, config.zalo.token)
+            stack.push_async_callback(zalo_api.close)
+            zalo = ZaloChannel(services, routes, zalo_api, vault, poll_timeout=poll_timeout)
+            messenger.senders[Channel.ZALO] = zalo.sender
+        server: WebServer | None = None
+        if config.needs_web_server:
+            server = WebServer(config.web, services.db, services.files)
+            if app is not None and config.telegram.mode == "webhook":
+                queue = app.update_queue
+                server.add_webhook(
+                    config.telegram.webhook.path,
+                    TELEGRAM_SECRET_HEADER,
+                    config.telegram.webhook.secret_token,
+                    _telegram_receiver(app),
+                    queue.qsize,
+                )
+            if zalo is not None and config.zalo.mode == "webhook":
+                channel = zalo
+                server.add_webhook(
+                    config.zalo.webhook_path,
+                    ZALO_SECRET_HEADER,
+                    config.zalo.secret_token,
+                    _zalo_receiver(channel),
+                    lambda: channel.in_progress,
+                )
+            await server.start()
+            stack.push_async_callback(server.stop)
+        if app is not None:
+            await app.start()
+            stack.push_async_callback(app.stop)
+            updater = app.updater
+            assert updater is not None
+            if config.telegram.mode == "webhook":
+                webhook = config.telegram.webhook
+                await app.bot.set_webhook(
+                    webhook.url, secret_token=webhook.secret_token, allowed_updates=Update.ALL_TYPES
+                )
+            else:
+                await updater.start_polling(
+                    poll_interval=0.0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
+                )
+                stack.push_async_callback(_stop_updater, updater)
+        if zalo is not None:
+            await zalo.start()
+            stack.push_async_callback(zalo.stop)
+        if app is not None:
+            outboxes = await start_outboxes(app, services)
+            stack.push_async_callback(outboxes.stop)
+        else:
+            # Announcements, reminders and notices stay in their outboxes (SQLite) until a
+            # channel that delivers them runs.
+            log.warning("Telegram is off: announcements, reminders and notices wait")
+        running = ", ".join(sorted(channel.value for channel in routes.channels))
+        log.info("Nhịp Cầu is running on %s", running)
+        if ready is not None:
+            await ready(Running(services, routes, messenger, app, zalo, server))
+        await stop.wait()
+        log.info("stopping")
+
+
+async def _stop_updater(updater: Any) -> None:
+    if updater.running:
+        await updater.stop()
 
 
 @dataclass

@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TOKEN_ENV = "NHIPCAU_TELEGRAM_TOKEN"
+ZALO_TOKEN_ENV = "NHIPCAU_ZALO_TOKEN"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_API_FILE_URL = "https://api.telegram.org/file/bot"
+DEFAULT_ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com/bot"
+DEFAULT_ZALO_WEBHOOK_PATH = "/zalo"
 SUPPORTED_LANGUAGES = ("vi", "en")
 
 
@@ -33,9 +37,9 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
+    """Telegram's webhook; it is served by the bot's own web server (``[web]``)."""
+
     url: str = ""
-    listen: str = "127.0.0.1"
-    port: int = 8443
     path: str = "telegram"
     secret_token: str = ""
 
@@ -50,6 +54,39 @@ class TelegramConfig:
     # about 30 messages/s per bot); benchmarks raise it to measure the bot rather than the cap.
     rate_limit_per_second: float = 30.0
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass(frozen=True, slots=True)
+class ZaloConfig:
+    """The Zalo Bot Platform channel; an empty token leaves Zalo off."""
+
+    token: str = ""
+    api_base_url: str = DEFAULT_ZALO_API_BASE_URL
+    mode: str = "polling"
+    url: str = ""  # webhook mode: the public https URL Zalo posts events to
+    secret_token: str = ""  # webhook mode: sent back in X-Bot-Api-Secret-Token
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+    @property
+    def webhook_path(self) -> str:
+        """Where the bot's web server takes Zalo's events: the path of ``url``."""
+        return urlsplit(self.url).path.rstrip("/") or DEFAULT_ZALO_WEBHOOK_PATH
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The bot's own HTTP server: Telegram's and Zalo's webhooks, file links, /health."""
+
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    public_base_url: str = ""  # how members' phones reach it; file links are built on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +149,13 @@ class Config:
     units: UnitsConfig = field(default_factory=UnitsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     flood: FloodConfig = field(default_factory=FloodConfig)
+    zalo: ZaloConfig = field(default_factory=ZaloConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+
+    @property
+    def needs_web_server(self) -> bool:
+        """Webhooks and file links (Zalo carries no documents) need the bot's own server."""
+        return self.telegram.mode == "webhook" or self.zalo.enabled
 
 
 # --- value checkers: each returns the converted value or raises ConfigError ------------------
@@ -245,13 +289,15 @@ _SCHEMA: dict[str, dict[str, Checker]] = {
         "mode": _one_of("polling", "webhook"),
         "rate_limit_per_second": _number(1, 1000),
     },
-    "telegram.webhook": {
+    "telegram.webhook": {"url": _url, "path": _string, "secret_token": _string},
+    "zalo": {
+        "token": _string,
+        "api_base_url": _url,
+        "mode": _one_of("polling", "webhook"),
         "url": _url,
-        "listen": _string,
-        "port": _integer(1, 65535),
-        "path": _string,
         "secret_token": _string,
     },
+    "web": {"listen": _string, "port": _integer(1, 65535), "public_base_url": _url},
     "database": {"path": _path, "busy_timeout_ms": _integer(0, 600_000)},
     "bot": {
         "admins": _user_ids,
@@ -271,6 +317,13 @@ _SCHEMA: dict[str, dict[str, Checker]] = {
 }
 
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Zalo's secret travels in an HTTP header: visible ASCII, 8 to 256 characters.
+_ZALO_SECRET_TOKEN = re.compile(r"^[!-~]{8,256}$")
+# Keys that moved, and where to (an old config names them; say where they went).
+_MOVED = {
+    "telegram.webhook.listen": "web.listen",
+    "telegram.webhook.port": "web.port",
+}
 
 
 def _section_values(raw: Mapping[str, Any], section: str) -> dict[str, Any]:
@@ -284,6 +337,12 @@ def _section_values(raw: Mapping[str, Any], section: str) -> dict[str, Any]:
     for key, value in node.items():
         if isinstance(value, Mapping) and f"{section}.{key}" in _SCHEMA:
             continue
+        if f"{section}.{key}" in _MOVED:
+            raise ConfigError(
+                f"{section}.{key}",
+                f"moved to {_MOVED[f'{section}.{key}']} (one web server for webhooks and file "
+                "links)",
+            )
         if key not in checkers:
             raise ConfigError(
                 f"{section}.{key}", f"unknown key (known: {', '.join(sorted(checkers))})"
@@ -304,6 +363,9 @@ def parse_config(
     if env.get(TOKEN_ENV):
         telegram["token"] = env[TOKEN_ENV]
     webhook = WebhookConfig(**_section_values(raw, "telegram.webhook"))
+    zalo = _section_values(raw, "zalo")
+    if env.get(ZALO_TOKEN_ENV):
+        zalo["token"] = env[ZALO_TOKEN_ENV]
     config = Config(
         telegram=TelegramConfig(webhook=webhook, **telegram),
         database=DatabaseConfig(**_section_values(raw, "database")),
@@ -313,17 +375,27 @@ def parse_config(
         units=UnitsConfig(**_section_values(raw, "units")),
         logging=LoggingConfig(**_section_values(raw, "logging")),
         flood=FloodConfig(**_section_values(raw, "flood")),
+        zalo=ZaloConfig(**zalo),
+        web=WebConfig(**_section_values(raw, "web")),
     )
     _check_whole(config, require_token=require_token)
     return config
 
 
+def _is_public_or_local_https(url: str) -> bool:
+    """A URL a platform can post to: https, or plain http on this machine (a local Bot API
+    server, the emulator)."""
+    local = re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/|$)", url)
+    return url.startswith("https://") or local is not None
+
+
 def _check_whole(config: Config, *, require_token: bool) -> None:
     token = config.telegram.token
-    if require_token and not token:
+    if require_token and not token and not config.zalo.token:
         raise ConfigError(
             "telegram.token",
-            f"expected the bot token from @BotFather (in the file or in ${TOKEN_ENV})",
+            f"expected the bot token from @BotFather (in the file or in ${TOKEN_ENV}), or "
+            f"zalo.token (or ${ZALO_TOKEN_ENV}) for Zalo: at least one channel must run",
         )
     if token and not re.match(r"^\d+:[A-Za-z0-9_-]{20,}$", token):
         raise ConfigError(
@@ -332,8 +404,7 @@ def _check_whole(config: Config, *, require_token: bool) -> None:
     webhook = config.telegram.webhook
     if config.telegram.mode == "webhook":
         # Telegram only posts to https; a local Bot API server or emulator may use plain http.
-        local = re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?/", webhook.url)
-        if not webhook.url.startswith("https://") and not local:
+        if not _is_public_or_local_https(webhook.url):
             raise ConfigError(
                 "telegram.webhook.url", "expected the public https:// URL in webhook mode"
             )
@@ -342,6 +413,33 @@ def _check_whole(config: Config, *, require_token: bool) -> None:
                 "telegram.webhook.secret_token",
                 "expected 1-256 characters A-Z, a-z, 0-9, _ or - in webhook mode",
             )
+    _check_zalo(config)
+
+
+def _check_zalo(config: Config) -> None:
+    from bot.channels.zalo.client import is_valid_token
+
+    zalo = config.zalo
+    if not zalo.token:
+        return
+    if not is_valid_token(zalo.token):
+        raise ConfigError(
+            "zalo.token", "expected a token of the form 12345689:abc-xyz from Zalo Bot Manager"
+        )
+    if zalo.mode == "webhook":
+        if not _is_public_or_local_https(zalo.url):
+            raise ConfigError("zalo.url", "expected the public https:// URL in webhook mode")
+        if not _ZALO_SECRET_TOKEN.match(zalo.secret_token):
+            raise ConfigError(
+                "zalo.secret_token",
+                "expected 8-256 visible ASCII characters (no spaces) in webhook mode",
+            )
+    if not _is_public_or_local_https(config.web.public_base_url):
+        raise ConfigError(
+            "web.public_base_url",
+            "expected the https:// address where members' phones reach the bot's web server "
+            "(Zalo gets files and photos as links to it)",
+        )
 
 
 def load_config(

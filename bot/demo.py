@@ -1,17 +1,20 @@
-"""The demo: the bot on the built-in Bot API emulator, with a web chat and ready-made personas."""
+"""The demo: the bot on the built-in Bot API emulator (Telegram and Zalo), with a web chat and
+ready-made personas, each the same member on both channels."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 from datetime import datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 
 from bot.activities import ActivityDraft, ActivityKind, Audience
-from bot.app import BotApplication, serve
+from bot.app import Running, serve
 from bot.config import Config
-from bot.domain.members import NewMember, Role, RoleGrant
+from bot.domain.members import NewMember, Person, Role, RoleGrant
+from bot.emulator.zalo import DEFAULT_ZALO_TOKEN, persona_zalo_id
 from bot.services import Services
 from bot.units import read_units_csv
 
@@ -27,8 +30,15 @@ def bundled_units_file() -> Path:
     return Path(str(resources.files("bot") / "data" / "units.csv"))
 
 
-def demo_config(config: Config, api_url: str, database: Path) -> Config:
-    """The given config pointed at the emulator, with the demo admin added."""
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def demo_config(config: Config, api_url: str, database: Path, web_port: int) -> Config:
+    """The given config pointed at the emulator (Telegram and Zalo, both polling), with the
+    bot's web server (file links) on this machine and the demo admin added."""
     telegram = dataclasses.replace(
         config.telegram,
         token=DEMO_TOKEN,
@@ -36,10 +46,24 @@ def demo_config(config: Config, api_url: str, database: Path) -> Config:
         api_file_url=f"{api_url}/file/bot",
         mode="polling",
     )
+    zalo = dataclasses.replace(
+        config.zalo,
+        token=DEFAULT_ZALO_TOKEN,
+        api_base_url=f"{api_url}/zalo/bot",
+        mode="polling",
+    )
+    web = dataclasses.replace(
+        config.web,
+        listen="127.0.0.1",
+        port=web_port,
+        public_base_url=f"http://127.0.0.1:{web_port}",
+    )
     admins = tuple(dict.fromkeys((*config.bot.admins, DEMO_ADMIN_ID)))
     return dataclasses.replace(
         config,
         telegram=telegram,
+        zalo=zalo,
+        web=web,
         database=dataclasses.replace(config.database, path=database),
         bot=dataclasses.replace(config.bot, admins=admins),
         units=dataclasses.replace(config.units, file=config.units.file or bundled_units_file()),
@@ -74,6 +98,12 @@ async def seed_demo_people(services: Services) -> None:
                     consent_at=now - timedelta(days=30),
                 ),
                 now,
+            )
+    for telegram_id, _, _ in people:  # the same member on Zalo (the web chat's Zalo pane)
+        member = await services.members.by_telegram_id(telegram_id)
+        if member is not None and member.zalo_id is None:
+            await services.members.attach_account(
+                member.id, Person.zalo(persona_zalo_id(telegram_id)), now
             )
     cadre = await services.members.by_telegram_id(DEMO_CADRE_ID)
     admin = await services.members.by_telegram_id(DEMO_ADMIN_ID)
@@ -154,11 +184,13 @@ async def run_demo(config: Config, host: str, port: int, database: Path) -> int:
     )
     emulator = BotApiEmulator(token=DEMO_TOKEN, bot_username="nhipcau_demo_bot", personas=personas)
     await emulator.start(host=host, port=port)
-    services = await Services.open(demo_config(config, emulator.url, database))
+    services = await Services.open(
+        demo_config(config, emulator.url, database, free_port("127.0.0.1"))
+    )
     try:
         await seed_demo_people(services)
 
-        async def announce(app: BotApplication) -> None:
+        async def announce(running: Running) -> None:
             print(f"\nNhịp Cầu demo đang chạy. Mở trang chat: {emulator.url}/\n", flush=True)
 
         await serve(services, ready=announce, poll_timeout=5.0)

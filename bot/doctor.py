@@ -1,5 +1,6 @@
-"""``nhipcau doctor``: checks config, database, migrations and the token, and says what is wrong
-in words an operator can act on. Read-only: it never migrates or writes."""
+"""``nhipcau doctor``: checks config, database, migrations and the tokens (Telegram's, Zalo's),
+and says what is wrong in words an operator can act on. Read-only: it never migrates or writes
+(not even the webhooks: it only reads where they point)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ from collections.abc import Callable
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
+from bot.channels.zalo.client import (
+    ZaloApiError,
+    ZaloBotApi,
+    ZaloError,
+    ZaloNetworkError,
+    ZaloUnauthorized,
+)
 from bot.config import Config
 from storage.migrations import inspect_database
 
@@ -33,7 +41,15 @@ async def diagnose(config: Config) -> tuple[bool, list[str]]:
         healthy = healthy and ok
         report(ok, text)
 
-    report(True, f"config: mode {config.telegram.mode}, time zone {config.bot.timezone}")
+    channels = [
+        f"{name} ({mode})"
+        for name, on, mode in (
+            ("Telegram", config.telegram.enabled, config.telegram.mode),
+            ("Zalo", config.zalo.enabled, config.zalo.mode),
+        )
+        if on
+    ]
+    report(True, f"config: {', '.join(channels) or 'no channel'}, time zone {config.bot.timezone}")
     check(bool(config.bot.admins), f"config: {len(config.bot.admins)} admin(s) in bot.admins")
 
     path = config.database.path
@@ -59,6 +75,14 @@ async def diagnose(config: Config) -> tuple[bool, list[str]]:
             check(schema.journal_mode == "wal", f"database: journal mode {schema.journal_mode}")
             check(schema.integrity == "ok", f"database: integrity {schema.integrity}")
 
+    if config.telegram.enabled or not config.zalo.enabled:
+        await _check_telegram(config, check)
+    if config.zalo.enabled:
+        await _check_zalo(config, check)
+    return healthy, lines
+
+
+async def _check_telegram(config: Config, check: Report) -> None:
     bot = Bot(
         config.telegram.token or "0:missing",
         base_url=config.telegram.api_base_url,
@@ -88,4 +112,33 @@ async def diagnose(config: Config) -> tuple[bool, list[str]]:
         )
     except TelegramError as exc:
         check(False, f"token: {exc.message}")
-    return healthy, lines
+
+
+async def _check_zalo(config: Config, check: Report) -> None:
+    zalo = config.zalo
+    try:
+        async with ZaloBotApi(zalo.api_base_url, zalo.token) as api:
+            me = await api.get_me()
+            check(True, f"Zalo token: valid, the bot is {me.account_name or me.id}")
+            info = await api.get_webhook_info()
+            if zalo.mode == "webhook":
+                check(
+                    info.url == zalo.url,
+                    f"Zalo webhook: Zalo posts to {info.url or '(nothing)'}"
+                    + ("" if info.url == zalo.url else f", not to zalo.url {zalo.url}"),
+                )
+            else:
+                # Polling deletes a webhook at start-up; say so if one is set now.
+                check(
+                    True,
+                    "Zalo: polling"
+                    + (f" (a webhook to {info.url} will be removed)" if info.url else ""),
+                )
+    except ZaloUnauthorized:
+        check(False, "Zalo token: rejected by Zalo (reset it in Zalo Bot Manager)")
+    except ZaloNetworkError as exc:
+        check(False, f"Zalo token: Zalo API at {zalo.api_base_url} unreachable ({exc.reason})")
+    except ZaloApiError as exc:
+        check(False, f"Zalo token: {exc.error_code} {exc.description}")
+    except ZaloError as exc:
+        check(False, f"Zalo token: {exc}")

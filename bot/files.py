@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import shutil
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -67,7 +69,7 @@ class FileLinks:
         await self._repository.add(
             token, StoredLink(name, filename, mime, member_id, now + ttl, uses), now
         )
-        return f"{self._base}{LINK_PATH}{token}/{_safe_name(filename)}"
+        return f"{self._base}{LINK_PATH}{token}/{ascii_filename(filename)}"
 
     def _store(self, target: Path, content: bytes | None, source: Path | None) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -107,7 +109,10 @@ class FileLinks:
             (self._folder / name).unlink(missing_ok=True)
 
 
-def _safe_name(filename: str) -> str:
-    """The file name in the link, for a readable address (ASCII letters, digits, - . _)."""
-    kept = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-._") else "-" for ch in filename)
-    return kept.strip("-.") or "file"
+def ascii_filename(filename: str) -> str:
+    """The file name in plain ASCII (letters, digits, - . _), Vietnamese without its marks:
+    "Đăng ký.ics" → "Dang-ky.ics". For the link's address and the download's fallback name."""
+    folded = unicodedata.normalize("NFKD", filename.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    kept = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-._") else "-" for ch in bare)
+    return re.sub(r"-{2,}", "-", kept).strip("-.") or "file"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -49,12 +49,13 @@ class FloodGuard:
         self.per_second = per_second
         self.max_tracked = max_tracked
         self._now = monotonic
-        self._buckets: OrderedDict[int, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[Hashable, _Bucket] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def check(self, person: int) -> Verdict:
+    def check(self, person: Hashable) -> Verdict:
+        """``person``: whatever names one sender on a channel (a Telegram id, a Zalo id)."""
         now = self._now()
         bucket = self._buckets.get(person)
         if bucket is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.activities import ActivityService
 from bot.attendance import AttendanceService
@@ -10,9 +11,11 @@ from bot.broadcasts import BroadcastService
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.exports import ExportService
+from bot.files import FileLinks
 from bot.flows import FlowService
 from bot.i18n import Catalogue
 from bot.initiatives import InitiativeService
+from bot.linking import LinkingService
 from bot.members import MemberService
 from bot.privacy import PrivacyService
 from bot.reminders import ReminderService
@@ -23,7 +26,9 @@ from storage.attendance import AttendanceRepository
 from storage.broadcasts import BroadcastRepository
 from storage.conversations import ConversationRepository
 from storage.exports import ExportRepository
+from storage.files import FileLinkRepository
 from storage.initiatives import InitiativeRepository
+from storage.linking import LinkRepository
 from storage.members import MemberRepository, RoleRepository
 from storage.privacy import PrivacyRepository
 from storage.reminders import ReminderRepository
@@ -51,6 +56,13 @@ class Services:
     exports: ExportService
     stats: StatsService
     privacy: PrivacyService
+    linking: LinkingService
+    files: FileLinks  # files handed over as links (Zalo carries no documents)
+
+    @property
+    def files_folder(self) -> Path:
+        """Beside the database: files behind links, and images members sent on Zalo."""
+        return self.config.database.path.parent / "files"
 
     @classmethod
     async def open(cls, config: Config, *, clock: Clock | None = None) -> Services:
@@ -74,6 +86,7 @@ class Services:
             hours_per_day=config.bot.hours_per_day,
             default_reminders=config.reminders.offsets,
         )
+        files_folder = config.database.path.parent / "files"
         return cls(
             config=config,
             clock=clock,
@@ -111,6 +124,10 @@ class Services:
                 activities,
                 clock,
                 hours_per_day=hours_per_day,
+            ),
+            linking=LinkingService(LinkRepository(db), members, clock),
+            files=FileLinks(
+                FileLinkRepository(db), files_folder / "links", config.web.public_base_url, clock
             ),
         )
 

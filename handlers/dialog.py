@@ -161,6 +161,9 @@ class Reply:
     # The step's typed answer may be a bare number (seats, hours): on channels that answer
     # choices by number, a number typed here is the answer, not a choice.
     numeric_answer: bool = False
+    # The choices shown last still stand (the answer did not fit them): channels that number
+    # choices show them again, with the same numbers; others leave them where they are.
+    repeat_choices: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,7 @@ class Capabilities:
     command_menu: bool  # the channel shows a "/" command menu
     # The person can send any file (a PDF, a spreadsheet), not only images.
     documents: bool = False
+    buttons: bool = True  # choices are buttons to tap (else numbered lines to answer)
     formatting: bool = False  # typed text may carry formatting (it arrives as ``Typed.html``)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.members import Member, Person
+from bot.domain.members import Channel, Member, Person
 from bot.flows import FlowState
 from handlers.dialog import (
     BotLinks,
@@ -87,6 +87,9 @@ class Routes:
     # Set by the composition once the channels exist.
     messenger: Messenger = field(default_factory=lambda: _NoMessenger())
     links: BotLinks = field(default_factory=BotLinks)
+    # The channels running (set by the composition): a journey offers what needs another
+    # channel (linking an account there) only when it runs.
+    channels: frozenset[Channel] = frozenset()
 
     def deep_link_for(self, payload: str) -> tuple[DeepLinkHandler, str] | None:
         for prefix, handler in self.deep_links.items():
@@ -149,8 +152,16 @@ class Routes:
         if step is not None:
             return lambda: step(turn, state)
         if state.flow in self.flows:
-            return lambda: turn.say(miss)  # a flow of ours, at a step that takes no such input
+            # A flow of ours, at a step that takes no such input: say so, and the choices of
+            # the step stand.
+            return lambda: _missed(turn, miss)
         return None
+
+
+async def _missed(turn: Turn, miss: str) -> None:
+    if miss == "flow.use_buttons" and not turn.chat.capabilities.buttons:
+        miss = "flow.use_numbers"
+    await turn.send(Reply(await turn.text(miss), repeat_choices=True))
 
 
 def menu_key_of(turn: Turn, text: str) -> str | None:

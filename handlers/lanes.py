@@ -22,6 +22,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.lanes import KeyedLanes
+
 BUSY = 4  # updates in hand
 PAUSE = 0.02  # seconds
 
@@ -37,39 +39,21 @@ def lane_of(update: object) -> int | None:
     return None
 
 
-class _Lane:
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()  # FIFO: waiters acquire in the order they asked
-        self.users = 0
-
-
 class PerPersonUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._lanes: dict[int, _Lane] = {}
+        self._lanes: KeyedLanes[int] = KeyedLanes()
 
     @property
     def open_lanes(self) -> int:
-        return len(self._lanes)
+        return self._lanes.open_lanes
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = lane_of(update)
         if key is None:
             await coroutine
             return
-        lane = self._lanes.get(key)
-        if lane is None:
-            lane = self._lanes[key] = _Lane()
-        lane.users += 1
-        try:
-            async with lane.lock:
-                await coroutine
-        finally:
-            lane.users -= 1
-            if lane.users == 0:
-                del self._lanes[key]
+        await self._lanes.run(key, coroutine)
 
     async def pace_intake(self) -> None:
         if self.current_concurrent_updates >= BUSY:

@@ -14,7 +14,7 @@ from typing import Any
 from bot.domain.errors import InvalidInput
 from bot.domain.members import FlowState
 from bot.members import ONBOARDING_FLOW, clean_email, clean_full_name, clean_phone
-from handlers import callbacks
+from handlers import callbacks, linking
 from handlers.dialog import (
     REMOVE_KEYBOARD,
     Button,
@@ -61,6 +61,8 @@ async def start(turn: Turn) -> None:
         buttons=[
             [await turn.button("onboarding.consent_yes", callbacks.pack("ob", "consent", "y"))],
             [await turn.button("onboarding.consent_no", callbacks.pack("ob", "consent", "n"))],
+            # Someone who is a member on another channel links this account instead.
+            *await linking.consent_rows(turn),
         ],
         name=_first_name(turn),
     )

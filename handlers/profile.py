@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.domain.errors import InvalidInput
 from bot.domain.members import FlowState, Member
 from bot.figures import format_figure
-from handlers import callbacks
+from handlers import callbacks, linking
 from handlers.dialog import REMOVE_KEYBOARD, Attachment, Button, Keyboard, KeyboardKind, Turn
 from handlers.dispatch import Routes
 from handlers.onboarding import (
@@ -198,6 +198,8 @@ async def show_settings(turn: Turn, *, replace: bool = True) -> None:
                 state=off if member.reminders_muted else on,
             )
         ],
+        # Another channel's account: link it, choose where announcements go, unlink.
+        *await linking.settings_rows(turn, member),
     ]
     if replace:
         await turn.show("settings.card", buttons=rows)
@@ -269,6 +271,14 @@ async def my_data(turn: Turn) -> None:
         phone=member.phone or none,
         email=member.email or none,
         username=("@" + member.username) if member.username else none,
+        accounts=", ".join(
+            [
+                await turn.label(
+                    "privacy.account", channel=c.platform_name, account=member.address(c)
+                )
+                for c in member.channels
+            ]
+        ),
         language=LANGUAGE_NAMES.get(member.language, member.language),
         consent=_local(turn, member.consent_at),
         role=await turn.label(f"role.{profile.role.value}"),

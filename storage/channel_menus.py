@@ -28,3 +28,13 @@ class ChannelMenuRepository:
             "shown_at = excluded.shown_at",
             (channel, address, json.dumps(options, ensure_ascii=False), to_db_time(now)),
         )
+
+    async def clear(self, channel: str, address: str) -> None:
+        """No choices stand for them (a turn that offered none, someone not yet consenting)."""
+        # Most turns without choices follow one without either: a look is cheaper than a write.
+        if await self._db.fetch_value(
+            "SELECT 1 FROM channel_menus WHERE channel = ? AND address = ?", (channel, address)
+        ):
+            await self._db.execute(
+                "DELETE FROM channel_menus WHERE channel = ? AND address = ?", (channel, address)
+            )

@@ -133,6 +133,11 @@ async def _copy_member(ctx: CopyContext) -> dict[str, Any]:
         "announcements_muted": bool(row["announcements_muted"]),
         "reminders_muted": bool(row["reminders_muted"]),
         "reachable": bool(row["reachable"]),
+        "zalo_id": row["zalo_id"],
+        "zalo_reachable": bool(row["zalo_reachable"]),
+        # Where announcements and reminders reach them (None: the channel they used last).
+        "announcements_on": row["notify_channel"],
+        "last_channel": row["last_channel"],
         "created_at": _time(row["created_at"]),
         "updated_at": _time(row["updated_at"]),
     }

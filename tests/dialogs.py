@@ -37,7 +37,9 @@ TELEGRAM_LIKE = Capabilities(
     documents=True,
     formatting=True,
 )
-ZALO_LIKE = Capabilities(edits=False, share_contact=False, deep_links=False, command_menu=False)
+ZALO_LIKE = Capabilities(
+    edits=False, share_contact=False, deep_links=False, command_menu=False, buttons=False
+)
 UNITS = [("BTP", "Bộ Tư pháp"), ("BTC", "Bộ Tài chính"), ("BYT", "Bộ Y tế")]
 
 

@@ -13,8 +13,9 @@ log = logging.getLogger(__name__)
 
 
 class ChannelSender(Protocol):
-    async def send(self, address: str, reply: Reply) -> bool:
-        """Send to a user id of this channel; False when they cannot be reached."""
+    async def send(self, address: str, reply: Reply, language: str | None = None) -> bool:
+        """Send to a user id of this channel; False when they cannot be reached. ``language``
+        is the member's, for what the channel adds itself (Zalo's numbered hints)."""
 
     async def role_changed(self, member: Member) -> None:
         """Update what this channel shows per role (Telegram's command menu)."""
@@ -34,7 +35,7 @@ class ChannelMessenger:
         if sender is None or address is None:
             log.info("member %s has no running channel to be told on", member.id)
             return False
-        return await sender.send(address, reply)
+        return await sender.send(address, reply, member.language)
 
     async def role_changed(self, member: Member) -> None:
         for sender in self.senders.values():

@@ -14,6 +14,11 @@ class Channel(enum.StrEnum):
     TELEGRAM = "telegram"
     ZALO = "zalo"
 
+    @property
+    def platform_name(self) -> str:
+        """The platform's own name, the same in every language."""
+        return "Telegram" if self is Channel.TELEGRAM else "Zalo"
+
 
 @dataclass(frozen=True, slots=True)
 class Person:

@@ -91,3 +91,23 @@ async def test_new_user_onboards_by_clicking(demo_url: str, browser_page: Page) 
     await page.locator(".inline-button", has_text="Xác nhận").click()
     await expect(page.locator(".bubble.bot").last).to_contain_text("tham gia Nhịp Cầu")
     await expect(page.locator(".reply-button", has_text="Hồ sơ")).to_have_count(1)
+
+
+async def test_the_member_persona_is_the_same_member_on_zalo(
+    demo_url: str, browser_page: Page
+) -> None:
+    page = browser_page
+    await page.goto(demo_url)
+    await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    await page.select_option("#persona", "700001")  # "Đoàn viên", linked on both channels
+    await page.select_option("#channel", "zalo")
+    await expect(page.locator("#zalo-pane")).to_be_visible()
+    await page.fill("#zalo-input", "0")
+    await page.click("#zalo-send")
+    bot_bubbles = page.locator(".zalo-bubble.bot")
+    await expect(bot_bubbles.last).to_contain_text("Menu chính của Nhịp Cầu")
+    await expect(bot_bubbles.last).to_contain_text("4. 👤 Hồ sơ")
+    await page.fill("#zalo-input", "4")
+    await page.click("#zalo-send")
+    await expect(bot_bubbles.last).to_contain_text("Họ tên: Nguyễn Văn An")
+    await expect(page.locator(".zalo-bubble button")).to_have_count(0)

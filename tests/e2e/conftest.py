@@ -1,25 +1,32 @@
 """One harness for every journey: the emulator, a temp SQLite database and the real PTB
-Application polling the emulator over HTTP, started through the same ``serve`` as production."""
+Application polling the emulator over HTTP, started through the same ``serve`` as production.
+``zalo_bot`` is the same bot with the Zalo channel on too (polling the emulator's Zalo Bot API)
+and the bot's web server for file links."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import BotApplication, serve
+from bot.app import BotApplication, Running, serve
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.config import Config, parse_config
-from bot.domain.members import NewMember, Role, RoleGrant
+from bot.domain.members import Member, NewMember, Person, Role, RoleGrant
 from bot.emulator import BotApiEmulator, BotMessage, CallbackAnswer, EmulatedUser
+from bot.emulator.zalo import DEFAULT_ZALO_TOKEN
+from bot.emulator.zalo_models import ZaloBotMessage
+from bot.emulator.zalo_users import ZaloUser
 from bot.services import Services
 
 TOKEN = "123456789:TEST-nhipcau-end-to-end-token-abc"
+ZALO_TOKEN = DEFAULT_ZALO_TOKEN
 ADMIN_ID = 900001
 UNITS = [
     ("BTP", "Bộ Tư pháp"),
@@ -35,29 +42,42 @@ UNITS = [
 ]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class BotHarness:
     """A running bot on the emulator that tests can stop, restart and look inside."""
 
-    def __init__(self, emulator: BotApiEmulator, database: Path, clock: Clock) -> None:
+    def __init__(
+        self, emulator: BotApiEmulator, database: Path, clock: Clock, *, zalo: bool = False
+    ) -> None:
         self.emulator = emulator
         self.database = database
         self.clock = clock
-        self.config: Config = parse_config(
-            {
-                "telegram": {
-                    "token": TOKEN,
-                    "api_base_url": emulator.api_base_url,
-                    "api_file_url": emulator.file_base_url,
-                },
-                "database": {"path": str(database)},
-                "bot": {"admins": [ADMIN_ID]},
-                # Tests press and type far faster than people; test_flood sets the defaults.
-                "flood": {"burst": 10_000, "per_second": 1000},
+        raw: dict[str, object] = {
+            "telegram": {
+                "token": TOKEN,
+                "api_base_url": emulator.api_base_url,
+                "api_file_url": emulator.file_base_url,
             },
-            env={},
-        )
+            "database": {"path": str(database)},
+            "bot": {"admins": [ADMIN_ID]},
+            # Tests press and type far faster than people; test_flood sets the defaults.
+            "flood": {"burst": 10_000, "per_second": 1000},
+        }
+        self.web_url = ""
+        if zalo:
+            port = free_port()
+            self.web_url = f"http://127.0.0.1:{port}"
+            raw["zalo"] = {"token": ZALO_TOKEN, "api_base_url": emulator.zalo_api_base_url}
+            raw["web"] = {"listen": "127.0.0.1", "port": port, "public_base_url": self.web_url}
+        self.config: Config = parse_config(raw, env={})
         self.services: Services | None = None
         self.app: BotApplication | None = None
+        self.running: Running | None = None
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -73,8 +93,9 @@ class BotHarness:
         ready = asyncio.Event()
         self._stop = asyncio.Event()
 
-        async def on_ready(app: BotApplication) -> None:
-            self.app = app
+        async def on_ready(running: Running) -> None:
+            self.running = running
+            self.app = running.telegram
             ready.set()
 
         self._task = asyncio.create_task(
@@ -96,6 +117,7 @@ class BotHarness:
         await asyncio.wait_for(self._task, timeout=15)
         self._task = None
         self.app = None
+        self.running = None
         if self.services is not None:
             await self.services.close()
             self.services = None
@@ -158,6 +180,51 @@ class BotHarness:
             )
         return user
 
+    async def add_zalo_member(
+        self,
+        user: ZaloUser,
+        *,
+        name: str = "Nguyễn Văn An",
+        unit: str = "BTP",
+        role: Role = Role.MEMBER,
+        language: str = "vi",
+    ) -> ZaloUser:
+        """A member who onboarded on Zalo earlier (and has written to the bot since, so Zalo
+        lets the bot write to them)."""
+        now = self.svc.clock.now()
+        unit_id = await self.unit_id(unit)
+        member = await self.svc.members.create(
+            NewMember(
+                telegram_id=None,
+                zalo_id=user.user_id,
+                full_name=name,
+                username=None,
+                unit_id=unit_id,
+                phone=None,
+                email=None,
+                language=language,
+                consent_at=now - timedelta(days=1),
+            ),
+            now,
+        )
+        if role is not Role.MEMBER:
+            await self.svc.roles.set(
+                RoleGrant(
+                    member.id,
+                    role,
+                    unit_id if role is Role.CADRE else None,
+                    granted_by=0,
+                    granted_at=now,
+                )
+            )
+        user.interacted = True
+        return user
+
+    async def member_of(self, person: Person) -> Member:
+        member = await self.svc.members.by_person(person)
+        assert member is not None
+        return member
+
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[BotApiEmulator]:
@@ -173,6 +240,20 @@ def clock() -> Clock:
 @pytest.fixture
 async def bot(emulator: BotApiEmulator, tmp_path: Path, clock: Clock) -> AsyncIterator[BotHarness]:
     harness = BotHarness(emulator, tmp_path / "nhipcau.sqlite3", clock)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        with contextlib.suppress(Exception):
+            await harness.stop()
+
+
+@pytest.fixture
+async def zalo_bot(
+    emulator: BotApiEmulator, tmp_path: Path, clock: Clock
+) -> AsyncIterator[BotHarness]:
+    """The bot on both channels: Telegram and Zalo (polling the emulator), one database."""
+    harness = BotHarness(emulator, tmp_path / "nhipcau.sqlite3", clock, zalo=True)
     await harness.start()
     try:
         yield harness
@@ -208,3 +289,10 @@ async def press(
         await user.click(data=data, message_id=message_id)
     await user._emu.wait_until(lambda: len(user.answers) > before)
     return user.answers[before]
+
+
+async def zalo_say(user: ZaloUser, text: str, timeout: float = 5.0) -> ZaloBotMessage:  # noqa: ASYNC109
+    """Send ``text`` on Zalo and return the first message the bot sends after it."""
+    user.skip_pending()
+    await user.send(text)
+    return await user.next_message(timeout)

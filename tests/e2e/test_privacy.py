@@ -84,6 +84,7 @@ async def test_mydata_is_a_readable_utf8_file_with_a_summary(
         "Điện thoại: +84912345678\n"
         "Email: quynh@example.vn\n"
         "Tên Telegram: @quynh\n"
+        "Tài khoản liên kết: Telegram (mã 7101)\n"
         "Ngôn ngữ: Tiếng Việt\n"
         "Vai trò: Đoàn viên\n"
         f"Đồng ý xử lý dữ liệu lúc: {consent:%H:%M %d/%m/%Y}\n"

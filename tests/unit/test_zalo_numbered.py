@@ -148,3 +148,35 @@ def test_a_menu_survives_its_json() -> None:
     menu = Menu((Option(1, "Có", press="a:y"), Option(None, "Bỏ qua", text="Bỏ qua")))
     assert Menu.from_json(menu.to_json()) == menu
     assert Menu.from_json("garbage") == Menu()
+
+
+MENU_KEYBOARD = Keyboard(KeyboardKind.MAIN_MENU, (("🙋 Hoạt động", "👤 Hồ sơ"), ("❓ Trợ giúp",)))
+
+
+def test_the_main_menu_is_the_choices_when_the_turn_offers_no_others() -> None:
+    messages, menu = render([Reply("Menu chính", keyboard=MENU_KEYBOARD)], [], HINTS, _url)
+    assert messages == [Outgoing("Menu chính\n\n1. 🙋 Hoạt động\n2. 👤 Hồ sơ\n3. ❓ Trợ giúp")]
+    assert choose("2", menu) == Option(2, "👤 Hồ sơ", text="👤 Hồ sơ")
+    # With other choices in the turn, "0" leads to the menu instead.
+    replies = [
+        Reply("Đã cập nhật", keyboard=MENU_KEYBOARD),
+        Reply("Hồ sơ", buttons=[[Button("✏️ Sửa họ tên", "pf:edit:name")]]),
+    ]
+    messages, menu = render(replies, [], HINTS, _url)
+    assert messages == [Outgoing("Đã cập nhật\n\nHồ sơ\n\n1. ✏️ Sửa họ tên\n\n0. Về menu chính")]
+    assert menu == Menu((Option(1, "✏️ Sửa họ tên", press="pf:edit:name"),))
+
+
+def test_an_answer_that_fits_no_choice_shows_the_same_choices_with_the_same_numbers() -> None:
+    previous = Menu((Option(1, "Có", press="a:y"), Option(2, "Không", press="a:n")))
+    messages, menu = render(
+        [Reply("Mời bạn trả lời bằng số:", repeat_choices=True)], [], HINTS, _url, previous
+    )
+    assert messages == [Outgoing("Mời bạn trả lời bằng số:\n\n1. Có\n2. Không\n\n0. Về menu chính")]
+    assert menu == previous
+    labels = Menu((Option(None, "Bỏ qua", text="Bỏ qua"),))
+    messages, menu = render([Reply("Chưa đúng.", repeat_choices=True)], [], HINTS, _url, labels)
+    assert messages[0].text == (
+        "Chưa đúng.\n\nHoặc gõ một trong các lựa chọn:\n• Bỏ qua\n\n0. Về menu chính"
+    )
+    assert menu == labels

@@ -70,7 +70,7 @@ class RenewingPhotos:
         else:
             message = await bot.send_photo(
                 chat_id,
-                input_file(photo),
+                await input_file(photo),
                 caption=first.reply.text or None,
                 reply_markup=inline_markup(first.reply.buttons),
             )

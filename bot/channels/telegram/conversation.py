@@ -24,6 +24,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
+from bot.channels.vault import FileUnavailable, FileVault
 from bot.domain.members import Channel, ChannelUser, Person
 from handlers.dialog import (
     Attachment,
@@ -62,6 +63,7 @@ CAPABILITIES = Capabilities(
 )
 # Seconds to upload a file from disk (an export may be tens of megabytes).
 UPLOAD_TIMEOUT = 300
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload to Telegram
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
@@ -100,11 +102,21 @@ def markup_of(reply: Reply) -> Markup | None:
     return inline_markup(reply.buttons)
 
 
-def input_file(attachment: Attachment, stack: ExitStack | None = None) -> InputFile | str:
-    """What PTB sends for an attachment; a file from disk is streamed from a handle opened on
-    ``stack`` (closed once sent), or read whole without one (small pictures only)."""
-    if attachment.stored is not None:
-        return attachment.stored.ref  # a Telegram file id: sent again without uploading
+async def input_file(
+    attachment: Attachment, stack: ExitStack | None = None, vault: FileVault | None = None
+) -> InputFile | str:
+    """What PTB sends for an attachment: a Telegram file id as it is; a file kept by another
+    channel (a photo sent on Zalo) read through the vault and uploaded; a file from disk
+    streamed from a handle opened on ``stack`` (closed once sent), or read whole without one
+    (small pictures only)."""
+    stored = attachment.stored
+    if stored is not None and stored.channel is Channel.TELEGRAM:
+        return stored.ref  # a Telegram file id: sent again without uploading
+    if stored is not None:
+        if vault is None:
+            raise FileUnavailable(f"no way to read a {stored.channel.value} file here")
+        content = await vault.read(stored, MAX_UPLOAD_BYTES)
+        return InputFile(content, filename=attachment.filename)
     if attachment.content is not None:
         return InputFile(attachment.content, filename=attachment.filename)
     assert attachment.path is not None
@@ -143,11 +155,13 @@ class TelegramConversation:
         chat_id: int,
         query: CallbackQuery | None,
         renewing: RenewingPhotos | None = None,
+        vault: FileVault | None = None,
     ) -> None:
         self._bot = bot
         self._chat_id = chat_id
         self._query = query
         self._renewing = renewing
+        self._vault = vault
 
     @property
     def capabilities(self) -> Capabilities:
@@ -161,7 +175,7 @@ class TelegramConversation:
                 if reply.photo is not None:
                     sent = await self._bot.send_photo(
                         self._chat_id,
-                        input_file(reply.photo, stack),
+                        await input_file(reply.photo, stack, self._vault),
                         caption=caption,
                         reply_markup=markup,
                         write_timeout=_upload_timeout(reply.photo),
@@ -170,7 +184,7 @@ class TelegramConversation:
                 elif reply.document is not None:
                     sent = await self._bot.send_document(
                         self._chat_id,
-                        input_file(reply.document, stack),
+                        await input_file(reply.document, stack, self._vault),
                         caption=caption,
                         reply_markup=markup,
                         write_timeout=_upload_timeout(reply.document),
@@ -237,13 +251,7 @@ class TelegramConversation:
             await self._query.answer(text, show_alert=alert)
 
     async def download(self, file: FileRef, *, limit: int) -> bytes:
-        telegram_file = await self._bot.get_file(file.ref)
-        if telegram_file.file_size is not None and telegram_file.file_size > limit:
-            raise ValueError("file too large")
-        content = bytes(await telegram_file.download_as_bytearray())
-        if len(content) > limit:
-            raise ValueError("file too large")
-        return content
+        return await read_telegram_file(self._bot, file, limit)
 
 
 def person_of(telegram_id: int) -> Person:
@@ -306,3 +314,14 @@ def read_update(update: Update) -> tuple[ChannelUser, Input] | None:
     kinds = ("sticker", "voice", "video", "audio", "location", "animation", "video_note", "poll")
     what = next((k for k in kinds if getattr(message, k, None)), "other")
     return sender, Unsupported(what)
+
+
+async def read_telegram_file(bot: ExtBot[None], file: FileRef, limit: int) -> bytes:
+    """A file Telegram keeps, downloaded through the bot (for the file vault)."""
+    telegram_file = await bot.get_file(file.ref)
+    if telegram_file.file_size is not None and telegram_file.file_size > limit:
+        raise ValueError("file too large")
+    content = bytes(await telegram_file.download_as_bytearray())
+    if len(content) > limit:
+        raise ValueError("file too large")
+    return content

@@ -30,7 +30,11 @@ def turn_of(update: Update, context: Context, routes: Routes) -> Turn | None:
     user, what = read
     services: Services = context.bot_data["services"]
     conversation = TelegramConversation(
-        context.bot, chat.id, update.callback_query, context.bot_data.get("renewing_photos")
+        context.bot,
+        chat.id,
+        update.callback_query,
+        context.bot_data.get("renewing_photos"),
+        vault=context.bot_data.get("vault"),
     )
     return Turn(services, routes, conversation, user, what)
 

@@ -12,6 +12,7 @@ from telegram.ext import ExtBot
 
 from bot.channels.telegram.commands import commands_for
 from bot.channels.telegram.conversation import TelegramConversation
+from bot.channels.vault import FileVault
 from bot.domain.members import Member, Person, Role
 from bot.i18n import Catalogue
 from handlers.dialog import Reply, Unreachable
@@ -26,15 +27,17 @@ class TelegramSender:
         catalogue: Catalogue,
         role_of: Callable[[Member], Awaitable[Role]],
         mark_unreachable: Callable[[Person], Awaitable[None]],
+        vault: FileVault | None = None,
     ) -> None:
         self._bot = bot
+        self._vault = vault
         self._catalogue = catalogue
         self._role_of = role_of
         self._mark_unreachable = mark_unreachable
 
-    async def send(self, address: str, reply: Reply) -> bool:
+    async def send(self, address: str, reply: Reply, language: str | None = None) -> bool:
         try:
-            await TelegramConversation(self._bot, int(address), None).send(reply)
+            await TelegramConversation(self._bot, int(address), None, self._vault).send(reply)
         except Unreachable:
             await self._mark_unreachable(Person.telegram(int(address)))
             return False

@@ -15,7 +15,9 @@ from handlers.dialog import Attachment, Capabilities, FileRef, Reply, Unreachabl
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES = Capabilities(edits=False, share_contact=False, deep_links=False, command_menu=False)
+CAPABILITIES = Capabilities(
+    edits=False, share_contact=False, deep_links=False, command_menu=False, buttons=False
+)
 REPLY_ATTEMPTS = 4
 FIRST_BACKOFF = 0.5  # seconds after a 429, doubling
 
@@ -45,11 +47,19 @@ async def send_with_backoff(call: Callable[[], Awaitable[str]]) -> str:
 
 
 class ZaloConversation:
-    def __init__(self, api: ZaloBotApi, chat_id: str, hints: Hints, tools: ZaloTurnTools) -> None:
+    def __init__(
+        self,
+        api: ZaloBotApi,
+        chat_id: str,
+        hints: Hints,
+        tools: ZaloTurnTools,
+        previous: Menu | None = None,
+    ) -> None:
         self._api = api
         self._chat_id = chat_id
-        self._hints = hints
+        self.hints = hints  # the channel may set them again once the turn knows its language
         self._tools = tools
+        self._previous = previous or Menu()
         self._replies: list[Reply] = []
         self._notices: list[str] = []
 
@@ -74,8 +84,10 @@ class ZaloConversation:
     def pending(self) -> bool:
         return bool(self._replies or self._notices)
 
-    async def flush(self) -> None:
-        """Send what the turn produced and keep its choices (even none: old numbers expire)."""
+    async def flush(self, *, replace_menu: bool = True) -> None:
+        """Send what the turn produced and keep its choices (even none: old numbers expire).
+        With ``replace_menu`` False (a message to someone outside their own turn) the choices
+        they had stay unless this message brings new ones."""
         if not self.pending:
             return
         links: dict[int, str] = {}
@@ -83,11 +95,15 @@ class ZaloConversation:
             for attachment in (reply.photo, reply.document):
                 if attachment is not None:
                     links[id(attachment)] = await self._tools.publish(attachment)
-        messages, menu = render(self._replies, self._notices, self._hints, lambda a: links[id(a)])
+        messages, menu = render(
+            self._replies, self._notices, self.hints, lambda a: links[id(a)], self._previous
+        )
         self._replies.clear()
         self._notices.clear()
         # The choices are saved before sending: an answer can arrive as soon as they show.
-        await self._tools.save_menu(menu)
+        if replace_menu or menu.options:
+            await self._tools.save_menu(menu)
+            self._previous = menu
         for message in messages:
             await self._send(message, links)
 

@@ -6,7 +6,10 @@ button a numbered line ("1. Đăng ký"), a link a line with its address, a sugg
 numbered line too. The numbers of the latest turn are kept (``Menu``), so that "2", "2.", "２"
 or the label typed loosely ("dang ky") is read as that choice; ``0`` or "menu" is always the main
 menu. A step whose typed answer may be a bare number (seats, hours) shows its choices as labels
-to type, not numbers, so that "30" stays an answer.
+to type, not numbers, so that "30" stays an answer. The main menu (a reply keyboard on Telegram)
+becomes the turn's numbered choices when the turn offers no others; otherwise "0" leads to it.
+An answer that fits none of the choices keeps them (``Reply.repeat_choices``): they are shown
+again with the same numbers.
 """
 
 from __future__ import annotations
@@ -100,6 +103,14 @@ class _Builder:
     options: list[Option] = field(default_factory=list)
     next_number: int = 1
 
+    def keep(self, option: Option) -> str:
+        """An option shown before, again with its number."""
+        self.options.append(option)
+        if option.number is None:
+            return f"• {option.label}"
+        self.next_number = max(self.next_number, option.number + 1)
+        return f"{option.number}. {option.label}"
+
     def add(
         self,
         label: str,
@@ -188,13 +199,16 @@ def render(
     notices: Sequence[str],
     hints: Hints,
     file_url: Any,
+    previous: Menu | None = None,
 ) -> tuple[list[Outgoing], Menu]:
     """The messages of one turn and the choices they number. ``notices`` (acknowledgements of a
-    press) come first; ``file_url(attachment)`` gives the signed link of a file."""
+    press) come first; ``file_url(attachment)`` gives the signed link of a file; ``previous`` is
+    the menu shown before, for replies that repeat its choices."""
     builder = _Builder(hints)
     blocks: list[Outgoing] = []
     pending: list[str] = [n for n in notices if n]
     wants_menu = False
+    menu_rows: tuple[tuple[str, ...], ...] = ()
     for reply in replies:
         lines = [plain(reply.text)] if reply.text.strip() else []
         numbered = not reply.numeric_answer
@@ -206,6 +220,13 @@ def render(
                     choice_lines.append(builder.add(label, text=label, numbered=numbered))
         if keyboard is not None and keyboard.kind is KeyboardKind.MAIN_MENU:
             wants_menu = True
+            menu_rows = keyboard.rows
+        if reply.repeat_choices and previous is not None and not choice_lines:
+            kept = [builder.keep(option) for option in previous.options]
+            if any(o.number is None for o in previous.options):
+                kept.insert(0, hints.type_one_of)
+            choice_lines.extend(kept)
+            numbered = True  # the heading, if any, is in the lines already
         if choice_lines:
             heading = [] if numbered else [hints.type_one_of]
             lines.append("\n".join([*heading, *choice_lines]))
@@ -224,7 +245,11 @@ def render(
             continue
         if body:
             pending.append(body)
-    if wants_menu or builder.options:
+    if menu_rows and not builder.options:
+        # The main menu is what the turn offers: its entries are the choices.
+        entries = [builder.add(label, text=label) for row in menu_rows for label in row]
+        pending.append("\n".join(entries))
+    elif wants_menu or builder.options:
         pending.append(hints.main_menu)
     if pending:
         blocks.extend(Outgoing(piece) for piece in split("\n\n".join(pending)))
