@@ -33,13 +33,13 @@ from bot.channels.messenger import ChannelMessenger
 from bot.channels.telegram import entry, guards
 from bot.channels.telegram.bulk_api import BulkBotApi
 from bot.channels.telegram.commands import commands_for
+from bot.channels.telegram.conversation import read_telegram_file
 from bot.channels.telegram.outbox import (
     TelegramNoticeTransport,
     TelegramProgress,
     TelegramReminderTransport,
     TelegramTransport,
 )
-from bot.channels.telegram.conversation import read_telegram_file
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.vault import FileVault
 from bot.channels.zalo.channel import ZaloChannel

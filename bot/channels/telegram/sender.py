@@ -37,7 +37,7 @@ class TelegramSender:
 
     async def send(self, address: str, reply: Reply, language: str | None = None) -> bool:
         try:
-            await TelegramConversation(self._bot, int(address), None, self._vault).send(reply)
+            await TelegramConversation(self._bot, int(address), None, vault=self._vault).send(reply)
         except Unreachable:
             await self._mark_unreachable(Person.telegram(int(address)))
             return False
